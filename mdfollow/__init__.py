@@ -1,0 +1,3 @@
+"""mdfollow: plain-text sales follow-ups."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from mdfollow.cli import main
+
+main()
