@@ -1,0 +1,49 @@
+"""The extra checks `mdfollow check` makes on prospects that did load."""
+
+from __future__ import annotations
+
+from mdfollow.folder import Folder
+from mdfollow.model import Problem
+from mdfollow.schedule import consumed_next
+
+
+def check_folder(folder: Folder) -> list[Problem]:
+    """Every problem in the folder, in path and line order: load problems plus lint."""
+    config = folder.config
+    problems = list(folder.problems)
+    for prospect in folder.prospects:
+        line = prospect.line_of
+
+        def warn(key: str, message: str, prospect_path=prospect.path, line=line) -> None:  # type: ignore[no-untyped-def]
+            problems.append(Problem(prospect_path, line(key), message, "warning"))
+
+        if prospect.status == "dnc" and prospect.next:
+            warn("next", "status is dnc (do not contact): next is ignored")
+        elif consumed_next(prospect):
+            latest = prospect.last_touch
+            assert latest is not None
+            warn(
+                "next",
+                f"next {prospect.next} is not after the latest touch ({latest.date}): ignored",
+            )
+        if prospect.cadence and prospect.cadence not in config.cadences:
+            known = ", ".join(sorted(config.cadences))
+            problems.append(
+                Problem(
+                    prospect.path,
+                    line("cadence"),
+                    f"unknown cadence {prospect.cadence!r} (known: {known})",
+                )
+            )
+        if config.channels:
+            for touch in prospect.touches:
+                if touch.channel not in config.channels:
+                    problems.append(
+                        Problem(
+                            prospect.path,
+                            touch.line,
+                            f"channel {touch.channel!r} is not in the channels of {config.path}",
+                            "warning",
+                        )
+                    )
+    return sorted(problems, key=lambda p: (str(p.path), p.line))

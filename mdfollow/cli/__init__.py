@@ -1,0 +1,10 @@
+"""The `mdfollow` command: each module below registers its commands on `app`."""
+
+from __future__ import annotations
+
+from mdfollow.cli import read as read
+from mdfollow.cli.app import app
+
+
+def main() -> None:
+    app(prog_name="mdfollow")

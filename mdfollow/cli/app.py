@@ -1,0 +1,111 @@
+"""The Typer app, its global options, and the one place errors become messages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from mdfollow import __version__
+from mdfollow.errors import MdfollowError
+from mdfollow.folder import Folder, find_root, load_folder
+
+
+class _Group(TyperGroup):
+    """Turns every `MdfollowError` into one line on stderr and its exit code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MdfollowError as error:
+            typer.echo(f"mdfollow: {error.message}", err=True)
+            raise typer.Exit(error.exit_code) from None
+
+
+app = typer.Typer(
+    cls=_Group,
+    help="Plain-text sales follow-ups: who to contact next, and when.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@dataclass(frozen=True)
+class Env:
+    """The global options, resolved: where the folder is and what day it is."""
+
+    directory: Path | None
+    today: dt.date
+
+    @property
+    def root(self) -> Path:
+        return find_root(Path("."), self.directory)
+
+    def load(self, *, warn: bool = True) -> Folder:
+        """Load the folder, printing each problem to stderr as `path:line: message`."""
+        folder = load_folder(self.root)
+        if warn:
+            for problem in folder.problems:
+                typer.echo(str(problem), err=True)
+        return folder
+
+
+def parse_date(text: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date (use YYYY-MM-DD)", param_hint=option) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"mdfollow {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    directory: Annotated[
+        Path | None,
+        typer.Option("--dir", envvar="MDFOLLOW_DIR", help="The prospect folder (default: found upwards)."),
+    ] = None,
+    today: Annotated[
+        str | None,
+        typer.Option("--today", envvar="MDFOLLOW_TODAY", help="Take this date as today (YYYY-MM-DD)."),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Plain-text sales follow-ups: who to contact next, and when."""
+    day = parse_date(today, "--today") if today else dt.date.today()
+    ctx.obj = Env(directory, day)
+
+
+def env(ctx: typer.Context) -> Env:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, Env)
+    return obj
+
+
+def print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def use_color() -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (no-color.org)."""
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]

@@ -1,0 +1,109 @@
+"""The read-only commands: due, list, show, check. They never write a file."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import typer
+
+from mdfollow import render
+from mdfollow.check import check_folder
+from mdfollow.cli.app import JsonOption, app, env, print_json, use_color
+from mdfollow.folder import resolve
+from mdfollow.model import STATUSES
+from mdfollow.schedule import follow_up, schedule
+
+
+@app.command()
+def due(
+    ctx: typer.Context,
+    days: Annotated[int, typer.Option("--days", min=0, help="Also the next N days.")] = 0,
+    show_all: Annotated[bool, typer.Option("--all", help="Every scheduled follow-up.")] = False,
+    exhausted: Annotated[
+        bool, typer.Option("--exhausted", help="Only prospects whose cadence is exhausted.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """What is due today or overdue, sorted by date then name."""
+    settings = env(ctx)
+    today = settings.today
+    folder = settings.load()
+    items = schedule(folder.prospects, today, folder.config)
+    if exhausted:
+        items = [f for f in items if f.due is None]
+    else:
+        horizon = today + dt.timedelta(days=days)
+        items = [f for f in items if f.due is not None and (show_all or f.due <= horizon)]
+    if as_json:
+        print_json([render.due_json(f, today) for f in items])
+        return
+    if items:
+        typer.echo(render.due_table(items, today, use_color()))
+    if exhausted:
+        typer.echo(f"{len(items)} exhausted")
+    else:
+        typer.echo(render.due_summary(items, today) if items else "Nothing due. Well done.")
+
+
+@app.command("list")
+def list_prospects(
+    ctx: typer.Context,
+    status: Annotated[
+        str | None, typer.Option("--status", help=f"Only this status ({', '.join(STATUSES)}).")
+    ] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Only prospects with this tag.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Every prospect, one line each."""
+    if status is not None and status not in STATUSES:
+        raise typer.BadParameter(f"{status!r} is not one of {', '.join(STATUSES)}", param_hint="--status")
+    settings = env(ctx)
+    folder = settings.load()
+    wanted = {t.casefold() for t in tag or []}
+    prospects = sorted(
+        (
+            p
+            for p in folder.prospects
+            if (status is None or p.status == status) and wanted <= {t.casefold() for t in p.tags}
+        ),
+        key=lambda p: (p.name.casefold(), p.id),
+    )
+    items = [(p, follow_up(p, settings.today, folder.config)) for p in prospects]
+    if as_json:
+        print_json([render.list_json(p, f if f and f.due else None) for p, f in items])
+        return
+    if items:
+        typer.echo(render.list_table(items, settings.today, use_color()))
+    typer.echo(f"{len(items)} prospects")
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    prospect: Annotated[str, typer.Argument(help="An id, a path, or part of a name, company or email.")],
+    as_json: JsonOption = False,
+) -> None:
+    """One prospect: fields, touches, and when it is due and why."""
+    settings = env(ctx)
+    folder = settings.load()
+    found = resolve(folder, prospect)
+    upcoming = follow_up(found, settings.today, folder.config)
+    if as_json:
+        print_json(render.show_json(found, upcoming))
+    else:
+        typer.echo(render.show_text(found, upcoming, settings.today))
+
+
+@app.command()
+def check(ctx: typer.Context) -> None:
+    """Validate the whole folder; exit 1 on any error."""
+    folder = env(ctx).load(warn=False)
+    problems = check_folder(folder)
+    for problem in problems:
+        typer.echo(f"{problem}" + (" (warning)" if problem.severity == "warning" else ""))
+    errors = sum(1 for p in problems if p.severity == "error")
+    warnings = len(problems) - errors
+    typer.echo(f"{len(folder.prospects)} prospects checked: {errors} errors, {warnings} warnings", err=True)
+    if errors:
+        raise typer.Exit(1)

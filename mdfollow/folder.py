@@ -1,0 +1,187 @@
+"""Find the prospect folder, load every prospect in it, and resolve references to one."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from fnmatch import fnmatch
+from pathlib import Path
+
+from mdfollow.config import CONFIG_NAME, load_config
+from mdfollow.errors import MdfollowError
+from mdfollow.model import Config, Problem, Prospect
+from mdfollow.parse import has_front_matter, parse_prospect
+
+
+@dataclass(frozen=True)
+class Folder:
+    """Everything loaded from one prospect folder: good prospects and the problems found."""
+
+    root: Path
+    config: Config
+    prospects: tuple[Prospect, ...]
+    problems: tuple[Problem, ...] = field(default=())
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+
+def find_root(start: Path, explicit: Path | None = None) -> Path:
+    """`explicit` if given, else the nearest folder upwards holding `mdfollow.toml`, else `start`.
+
+    The result is relative to `start` when it lies above or at it, so paths stay short.
+    """
+    if explicit is not None:
+        if not explicit.is_dir():
+            raise MdfollowError(f"{explicit}: not a folder", exit_code=2)
+        return explicit
+    absolute = start.resolve()
+    for candidate in (absolute, *absolute.parents):
+        if (candidate / CONFIG_NAME).is_file():
+            return Path(os.path.relpath(candidate, absolute)) if candidate != absolute else start
+    return start
+
+
+def prospect_files(root: Path, exclude: tuple[str, ...]) -> Iterator[Path | Problem]:
+    """Every candidate `*.md` below root in a stable order, and a problem for each unwalkable folder."""
+    seen: set[tuple[int, int]] = set()
+
+    def excluded(relative: str) -> bool:
+        return any(fnmatch(relative, pattern) for pattern in exclude)
+
+    def walk(folder: Path, relative: str) -> Iterator[Path | Problem]:
+        try:
+            status = folder.stat()
+            if (status.st_dev, status.st_ino) in seen:
+                yield Problem(folder, 0, "symlink loop: folder already read, skipped", "warning")
+                return
+            seen.add((status.st_dev, status.st_ino))
+            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+        except OSError as error:
+            yield Problem(folder, 0, f"cannot read folder: {error.strerror or error}")
+            return
+        for entry in entries:
+            name = entry.name
+            if name.startswith((".", "_")) or name.endswith("~") or name.startswith("#"):
+                continue
+            child = f"{relative}{name}"
+            if excluded(child):
+                continue
+            path = folder / name
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                yield from walk(path, child + "/")
+            elif name.lower().endswith(".md"):
+                yield path
+
+    yield from walk(root, "")
+
+
+def load_prospect(path: Path) -> tuple[Prospect | None, list[Problem]]:
+    """Read and parse one file; a file without front matter is not a prospect."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        return None, [Problem(path, 0, f"cannot read: {error.strerror or error}")]
+    if not has_front_matter(data):
+        return None, []
+    return parse_prospect(path, data)
+
+
+Signature = tuple[int, int, int, int]
+Loaded = tuple[Prospect | None, list[Problem]]
+Memo = dict[Path, tuple[Signature, Loaded]]
+"""Parsed files by path, with the stat signature they were parsed at (see `load_folder`)."""
+
+
+def signature(path: Path) -> Signature | None:
+    """What changes whenever a file's content may have changed."""
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return (status.st_mtime_ns, status.st_size, status.st_ino, status.st_ctime_ns)
+
+
+def load_folder(root: Path, memo: Memo | None = None) -> Folder:
+    """Load the config and every prospect; bad files become problems, never exceptions.
+
+    With a `memo`, a file whose stat signature is unchanged is not read again, and
+    the memo is updated to hold exactly the files seen (for `watch` and the cache).
+    """
+    config, problems = load_config(root)
+    prospects: list[Prospect] = []
+    seen: set[Path] = set()
+    for item in prospect_files(root, config.exclude):
+        if isinstance(item, Problem):
+            problems.append(item)
+            continue
+        if memo is None:
+            prospect, file_problems = load_prospect(item)
+        else:
+            seen.add(item)
+            stamp = signature(item)
+            cached = memo.get(item)
+            if stamp is not None and cached is not None and cached[0] == stamp:
+                prospect, file_problems = cached[1]
+            else:
+                prospect, file_problems = load_prospect(item)
+                if stamp is not None:
+                    memo[item] = (stamp, (prospect, file_problems))
+        problems.extend(file_problems)
+        if prospect is not None:
+            prospects.append(prospect)
+    if memo is not None:
+        for gone in memo.keys() - seen:
+            del memo[gone]
+    unique, duplicates = _split_duplicates(prospects)
+    return Folder(root, config, unique, tuple(problems + duplicates))
+
+
+def _split_duplicates(prospects: list[Prospect]) -> tuple[tuple[Prospect, ...], list[Problem]]:
+    """Ids must be unique: every file sharing an id is left out, with an error naming the others."""
+    by_id: dict[str, list[Prospect]] = {}
+    for prospect in prospects:
+        by_id.setdefault(prospect.id, []).append(prospect)
+    problems = []
+    for same in by_id.values():
+        if len(same) > 1:
+            for prospect in same:
+                others = ", ".join(str(p.path) for p in same if p is not prospect)
+                problems.append(
+                    Problem(prospect.path, 0, f"duplicate id {prospect.id!r} (also {others}): skipped")
+                )
+    unique = tuple(p for p in prospects if len(by_id[p.id]) == 1)
+    return unique, problems
+
+
+def resolve(folder: Folder, reference: str) -> Prospect:
+    """An id, a path, or a unique case-insensitive part of a name, company, email or id."""
+    for prospect in folder.prospects:
+        if prospect.id == reference:
+            return prospect
+    as_path = Path(reference)
+    if as_path.suffix == ".md" and as_path.exists():
+        target = as_path.resolve()
+        for prospect in folder.prospects:
+            if prospect.path.resolve() == target:
+                return prospect
+        raise MdfollowError(f"{reference}: not a prospect in {folder.root}")
+    needle = reference.casefold()
+    matches = [
+        p
+        for p in folder.prospects
+        if any(needle in (text or "").casefold() for text in (p.id, p.name, p.company, *p.emails))
+    ]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise MdfollowError(f"no prospect matches {reference!r}")
+    listed = "; ".join(f"{p.id} ({p.name})" for p in matches[:10])
+    more = f" and {len(matches) - 10} more" if len(matches) > 10 else ""
+    raise MdfollowError(f"{reference!r} matches {len(matches)} prospects: {listed}{more}")

@@ -1,0 +1,158 @@
+"""The domain records. Frozen, free of I/O, and each one knows where it came from."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+Status = Literal["active", "won", "lost", "dnc"]
+STATUSES: tuple[Status, ...] = ("active", "won", "lost", "dnc")
+Direction = Literal["in", "out"]
+Reason = Literal["new", "cadence", "reply", "next", "keep-in-touch", "revisit", "exhausted"]
+Severity = Literal["error", "warning"]
+NOTE_CHANNEL = "note"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something wrong in a file, at a line (1-based; 0 when it concerns the whole file)."""
+
+    path: Path
+    line: int
+    message: str
+    severity: Severity = "error"
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else str(self.path)
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class Touch:
+    """One line of the touch log: a contact, or a dated note when `channel` is `note`."""
+
+    date: dt.date
+    time: dt.time | None
+    channel: str
+    direction: Direction
+    note: str
+    line: int
+
+    @property
+    def is_note(self) -> bool:
+        return self.channel == NOTE_CHANNEL
+
+    @property
+    def sort_key(self) -> tuple[dt.date, bool, dt.time, int]:
+        """Date, then untimed before timed, then time, then file order (SPEC §2)."""
+        return (self.date, self.time is not None, self.time or dt.time(0), self.line)
+
+
+@dataclass(frozen=True, slots=True)
+class Prospect:
+    """One prospect file, parsed. `touches` excludes notes; both are in log order."""
+
+    id: str
+    path: Path
+    name: str
+    status: Status = "active"
+    company: str | None = None
+    emails: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()
+    cadence: str | None = None
+    next: dt.date | None = None
+    next_time: dt.time | None = None
+    created: dt.date | None = None
+    closed: dt.date | None = None
+    tags: tuple[str, ...] = ()
+    source: str | None = None
+    owner: str | None = None
+    touches: tuple[Touch, ...] = ()
+    notes: tuple[Touch, ...] = ()
+    front_matter: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    key_lines: Mapping[str, int] = field(default_factory=dict, compare=False)
+
+    @property
+    def outbound(self) -> tuple[Touch, ...]:
+        return tuple(t for t in self.touches if t.direction == "out")
+
+    @property
+    def last_touch(self) -> Touch | None:
+        return self.touches[-1] if self.touches else None
+
+    def line_of(self, key: str) -> int:
+        """The line of a front matter key, or 1 (the `---` line) when absent."""
+        return self.key_lines.get(key, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """A cadence step: `count` days, weeks or calendar months, with a suggested channel."""
+
+    count: int
+    unit: Literal["d", "w", "m"]
+    channel: str | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.count}{self.unit}"
+        return f"{text} {self.channel}" if self.channel else text
+
+
+@dataclass(frozen=True, slots=True)
+class Cadence:
+    """Gaps between outbound touches; `then` repeats after them, or None to stop."""
+
+    name: str
+    gaps: tuple[Gap, ...]
+    then: Gap | None
+
+    def gap(self, number: int) -> Gap | None:
+        """Gap number `number` (1-based), `then` past the end, None when exhausted."""
+        if number <= len(self.gaps):
+            return self.gaps[number - 1]
+        return self.then
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarConfig:
+    name: str = "Follow-ups"
+    timezone: str = "local"
+    time: dt.time | None = None
+    duration: dt.timedelta = dt.timedelta(minutes=15)
+    alarm: dt.time | None = dt.time(9, 0)
+    overdue: Literal["today", "keep"] = "today"
+    digest: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """`mdfollow.toml` merged over the built-in defaults."""
+
+    cadences: Mapping[str, Cadence]
+    workdays: frozenset[int] = frozenset(range(5))
+    reply: Gap = Gap(1, "d")
+    channels: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    calendar: CalendarConfig = CalendarConfig()
+    git_autocommit: bool = False
+    path: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """When and why a prospect is next due; `due` is None when the cadence is exhausted."""
+
+    prospect: Prospect
+    due: dt.date | None
+    reason: Reason
+    touch: int
+    channel: str | None = None
+    time: dt.time | None = None
+
+    def overdue_days(self, today: dt.date) -> int:
+        if self.due is None or self.due >= today:
+            return 0
+        return (today - self.due).days

@@ -1,0 +1,230 @@
+"""Follow-ups and prospects → JSON-ready dicts and aligned text tables. No I/O."""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from collections.abc import Sequence
+from typing import Any
+
+from mdfollow.model import FollowUp, Prospect, Touch
+
+RED, YELLOW, DIM, BOLD, RESET = "\x1b[31m", "\x1b[33m", "\x1b[2m", "\x1b[1m", "\x1b[0m"
+
+
+def iso(value: dt.date | dt.time | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M")
+    return value.isoformat()
+
+
+def due_json(follow_up: FollowUp, today: dt.date) -> dict[str, Any]:
+    prospect = follow_up.prospect
+    return {
+        "id": prospect.id,
+        "name": prospect.name,
+        "company": prospect.company,
+        "status": prospect.status,
+        "due": iso(follow_up.due),
+        "time": iso(follow_up.time),
+        "overdue_days": follow_up.overdue_days(today) if follow_up.due else None,
+        "touch": follow_up.touch,
+        "channel": follow_up.channel,
+        "reason": follow_up.reason,
+        "path": str(prospect.path),
+    }
+
+
+def list_json(prospect: Prospect, follow_up: FollowUp | None) -> dict[str, Any]:
+    last = prospect.last_touch
+    return {
+        "id": prospect.id,
+        "name": prospect.name,
+        "company": prospect.company,
+        "status": prospect.status,
+        "tags": list(prospect.tags),
+        "touches": len(prospect.touches),
+        "last_touch": iso(last.date) if last else None,
+        "due": iso(follow_up.due) if follow_up else None,
+        "path": str(prospect.path),
+    }
+
+
+def touch_json(touch: Touch) -> dict[str, Any]:
+    return {
+        "date": iso(touch.date),
+        "time": iso(touch.time),
+        "channel": touch.channel,
+        "direction": touch.direction,
+        "note": touch.note,
+        "line": touch.line,
+    }
+
+
+def show_json(prospect: Prospect, follow_up: FollowUp | None) -> dict[str, Any]:
+    fields = {key: _jsonable(value) for key, value in prospect.front_matter.items()}
+    return {
+        **fields,
+        "name": prospect.name,
+        "status": prospect.status,
+        "id": prospect.id,
+        "path": str(prospect.path),
+        "touches": [touch_json(t) for t in prospect.touches],
+        "notes": [{"date": iso(n.date), "note": n.note, "line": n.line} for n in prospect.notes],
+        "due": iso(follow_up.due) if follow_up else None,
+        "reason": follow_up.reason if follow_up else None,
+        "touch": follow_up.touch if follow_up else None,
+        "channel": follow_up.channel if follow_up else None,
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def width(text: str) -> int:
+    """Columns the text takes in a terminal (wide East Asian characters and emoji take two)."""
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text
+    )
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], styles: Sequence[str] = ()) -> str:
+    """Left-aligned columns; `styles[i]` (ANSI codes) wraps row i when given."""
+    widths = [max([width(h)] + [width(r[i]) for r in rows]) for i, h in enumerate(headers)]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = [c + " " * (w - width(c)) for c, w in zip(cells, widths, strict=True)]
+        return "  ".join(padded).rstrip()
+
+    out = [line(headers)]
+    for index, row in enumerate(rows):
+        style = styles[index] if index < len(styles) else ""
+        out.append(f"{style}{line(row)}{RESET}" if style else line(row))
+    return "\n".join(out)
+
+
+def _one_line(text: str | None, limit: int = 30) -> str:
+    text = (text or "").replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def due_table(follow_ups: Sequence[FollowUp], today: dt.date, color: bool) -> str:
+    rows, styles = [], []
+    for f in follow_ups:
+        late = f.overdue_days(today)
+        when = iso(f.due) or "-"
+        if f.time:
+            when += f" {iso(f.time)}"
+        rows.append(
+            [
+                when,
+                f"{late}d late" if late else ("today" if f.due == today else ""),
+                f"#{f.touch}",
+                f.channel or "",
+                _one_line(f.prospect.name),
+                _one_line(f.prospect.company),
+                f.reason,
+            ]
+        )
+        styles.append((RED if late else BOLD if f.due == today else "") if color else "")
+    return table(["DUE", "", "TOUCH", "CHANNEL", "NAME", "COMPANY", "WHY"], rows, styles)
+
+
+def due_summary(follow_ups: Sequence[FollowUp], today: dt.date) -> str:
+    overdue = sum(1 for f in follow_ups if f.due is not None and f.due < today)
+    due_today = sum(1 for f in follow_ups if f.due == today)
+    later = sum(1 for f in follow_ups if f.due is not None and f.due > today)
+    parts = [f"{due_today} due today", f"{overdue} overdue"]
+    if later:
+        parts.append(f"{later} later")
+    return ", ".join(parts)
+
+
+def list_table(items: Sequence[tuple[Prospect, FollowUp | None]], today: dt.date, color: bool) -> str:
+    rows, styles = [], []
+    for prospect, f in items:
+        last = prospect.last_touch
+        rows.append(
+            [
+                prospect.id,
+                _one_line(prospect.name),
+                _one_line(prospect.company),
+                prospect.status,
+                str(len(prospect.touches)),
+                last.date.isoformat() if last else "",
+                (f.due.isoformat() if f.due else f.reason) if f else "-",
+            ]
+        )
+        overdue = f is not None and f.due is not None and f.due < today
+        styles.append((RED if overdue else DIM if f is None else "") if color else "")
+    return table(["ID", "NAME", "COMPANY", "STATUS", "TOUCHES", "LAST", "DUE"], rows, styles)
+
+
+def show_text(prospect: Prospect, follow_up: FollowUp | None, today: dt.date) -> str:
+    title = prospect.name + (f", {prospect.company}" if prospect.company else "")
+    lines = [title, "=" * width(title)]
+    fields = [
+        ("id", prospect.id),
+        ("path", str(prospect.path)),
+        ("status", prospect.status),
+        ("email", ", ".join(prospect.emails)),
+        ("phone", ", ".join(prospect.phones)),
+        ("tags", ", ".join(prospect.tags)),
+        ("source", prospect.source or ""),
+        ("owner", prospect.owner or ""),
+        ("cadence", prospect.cadence or ""),
+        ("created", iso(prospect.created) or ""),
+        ("closed", iso(prospect.closed) or ""),
+        ("next", iso(prospect.next) or ""),
+    ]
+    lines += [f"{key + ':':9} {value}" for key, value in fields if value]
+    lines.append("")
+    lines.append(f"due:      {describe_follow_up(follow_up, today)}")
+    log = sorted(prospect.touches + prospect.notes, key=lambda t: t.sort_key)
+    if log:
+        lines += ["", f"touches ({len(prospect.touches)}):"]
+        for touch in log:
+            clock = f" {iso(touch.time)}" if touch.time else ""
+            arrow = "←" if touch.direction == "in" else "→"
+            if touch.is_note:
+                arrow = " "
+            note = touch.note.replace("\n", "\n" + " " * 16)
+            lines.append(f"  {iso(touch.date)}{clock} {arrow} {touch.channel}: {note}")
+    return "\n".join(lines)
+
+
+def describe_follow_up(follow_up: FollowUp | None, today: dt.date) -> str:
+    """One phrase: when the next touch is due and why."""
+    if follow_up is None:
+        return "never (not scheduled)"
+    if follow_up.due is None:
+        return f"never: the cadence is exhausted after {follow_up.touch - 1} touches"
+    when = iso(follow_up.due) or ""
+    if follow_up.time:
+        when += f" {iso(follow_up.time)}"
+    late = follow_up.overdue_days(today)
+    if late:
+        when += f" ({late} days overdue)"
+    elif follow_up.due == today:
+        when += " (today)"
+    channel = f" by {follow_up.channel}" if follow_up.channel else ""
+    why = {
+        "new": "first contact",
+        "cadence": "cadence",
+        "reply": "they reached out: reply",
+        "next": "asked date (next)",
+        "keep-in-touch": "keep in touch with a customer",
+        "revisit": "revisit a lost deal",
+    }.get(follow_up.reason, follow_up.reason)
+    return f"{when}: touch #{follow_up.touch}{channel}, {why}"

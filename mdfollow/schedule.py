@@ -1,0 +1,76 @@
+"""When is a prospect due? SPEC §3 as a pure function of (prospect, today, config)."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections.abc import Iterable
+
+from mdfollow.model import Cadence, Config, FollowUp, Gap, Prospect, Reason
+
+
+def add_gap(day: dt.date, gap: Gap) -> dt.date:
+    """`day` plus the gap; calendar months clamp to the month's end (Aug 31 + 1m = Sep 30)."""
+    if gap.unit == "d":
+        return day + dt.timedelta(days=gap.count)
+    if gap.unit == "w":
+        return day + dt.timedelta(weeks=gap.count)
+    months = day.month - 1 + gap.count
+    year, month = day.year + months // 12, months % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def next_workday(day: dt.date, config: Config) -> dt.date:
+    """The day itself if it is a workday, else the next one (SPEC §3 rule 6)."""
+    while day.weekday() not in config.workdays:
+        day += dt.timedelta(days=1)
+    return day
+
+
+def cadence_of(prospect: Prospect, config: Config) -> Cadence:
+    """The prospect's cadence; an unknown name falls back to the default (`check` reports it)."""
+    name = prospect.cadence or ("customer" if prospect.status == "won" else "default")
+    return config.cadences.get(name) or config.cadences["default"]
+
+
+def follow_up(prospect: Prospect, today: dt.date, config: Config) -> FollowUp | None:
+    """The prospect's next follow-up, or None when it is never due (dnc, lost, won over)."""
+    outbound = prospect.outbound
+    touch = len(outbound) + 1
+    latest = prospect.last_touch
+    next_is_live = prospect.next is not None and (latest is None or prospect.next > latest.date)
+
+    def due(day: dt.date, reason: Reason, channel: str | None = None) -> FollowUp:
+        time = prospect.next_time if reason in ("next", "revisit") else None
+        return FollowUp(prospect, next_workday(day, config), reason, touch, channel, time)
+
+    if prospect.status == "dnc":
+        return None
+    if prospect.status == "lost":
+        return due(prospect.next, "revisit") if next_is_live and prospect.next else None
+    if next_is_live and prospect.next:
+        return due(prospect.next, "next")
+    if latest is not None and latest.direction == "in":
+        return due(add_gap(latest.date, config.reply), "reply", latest.channel)
+    if not outbound:
+        return due(prospect.created or today, "new")
+    gap = cadence_of(prospect, config).gap(len(outbound))
+    if gap is None:
+        return FollowUp(prospect, None, "exhausted", touch)
+    reason: Reason = "keep-in-touch" if prospect.status == "won" else "cadence"
+    return due(add_gap(outbound[-1].date, gap), reason, gap.channel)
+
+
+def schedule(prospects: Iterable[Prospect], today: dt.date, config: Config) -> list[FollowUp]:
+    """Every prospect's follow-up (exhausted ones included), sorted by date, then name."""
+    items = (follow_up(p, today, config) for p in prospects)
+    return sorted(
+        (f for f in items if f is not None),
+        key=lambda f: (f.due or dt.date.max, f.prospect.name.casefold(), f.prospect.id),
+    )
+
+
+def consumed_next(prospect: Prospect) -> bool:
+    """A `next` on or before the latest touch: a later touch has answered it (check warns)."""
+    latest = prospect.last_touch
+    return prospect.next is not None and latest is not None and prospect.next <= latest.date
