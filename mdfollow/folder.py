@@ -95,8 +95,15 @@ def load_prospect(path: Path) -> tuple[Prospect | None, list[Problem]]:
 
 Signature = tuple[int, int, int, int]
 Loaded = tuple[Prospect | None, list[Problem]]
-Memo = dict[Path, tuple[Signature, Loaded]]
-"""Parsed files by path, with the stat signature they were parsed at (see `load_folder`)."""
+
+
+class Memo(dict[Path, tuple[Signature, Loaded]]):
+    """Parsed files by path, with the stat signature they were parsed at (see `load_folder`).
+
+    `changed` says whether a load added, replaced or dropped an entry.
+    """
+
+    changed = False
 
 
 def signature(path: Path) -> Signature | None:
@@ -133,12 +140,14 @@ def load_folder(root: Path, memo: Memo | None = None) -> Folder:
                 prospect, file_problems = load_prospect(item)
                 if stamp is not None:
                     memo[item] = (stamp, (prospect, file_problems))
+                    memo.changed = True
         problems.extend(file_problems)
         if prospect is not None:
             prospects.append(prospect)
     if memo is not None:
         for gone in memo.keys() - seen:
             del memo[gone]
+            memo.changed = True
     unique, duplicates = _split_duplicates(prospects)
     return Folder(root, config, unique, tuple(problems + duplicates))
 

@@ -16,7 +16,7 @@ Severity = Literal["error", "warning"]
 NOTE_CHANNEL = "note"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Problem:
     """Something wrong in a file, at a line (1-based; 0 when it concerns the whole file)."""
 
@@ -30,7 +30,7 @@ class Problem:
         return f"{where}: {self.message}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Touch:
     """One line of the touch log: a contact, or a dated note when `channel` is `note`."""
 
@@ -51,7 +51,7 @@ class Touch:
         return (self.date, self.time is not None, self.time or dt.time(0), self.line)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Prospect:
     """One prospect file, parsed. `touches` excludes notes; both are in log order."""
 

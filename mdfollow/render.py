@@ -94,6 +94,8 @@ def _jsonable(value: Any) -> Any:
 
 def width(text: str) -> int:
     """Columns the text takes in a terminal (wide East Asian characters and emoji take two)."""
+    if text.isascii():
+        return len(text)
     return sum(
         0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text
     )

@@ -14,6 +14,12 @@ from mdfollow.cli import app
 TODAY = "2026-11-30"  # a Monday
 
 
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test gets its own parse cache, so none sees another's."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+
+
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
     """An empty prospect folder (its own root: it holds an empty mdfollow.toml)."""

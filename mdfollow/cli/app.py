@@ -14,8 +14,9 @@ import typer
 from typer.core import TyperGroup
 
 from mdfollow import __version__
+from mdfollow.cache import load_cached_folder
 from mdfollow.errors import MdfollowError
-from mdfollow.folder import Folder, find_root, load_folder
+from mdfollow.folder import Folder, find_root
 
 
 class _Group(TyperGroup):
@@ -53,7 +54,7 @@ class Env:
 
     def load(self, *, warn: bool = True) -> Folder:
         """Load the folder, printing each problem to stderr as `path:line: message`."""
-        folder = load_folder(self.root)
+        folder = load_cached_folder(self.root)
         if warn:
             for problem in folder.problems:
                 typer.echo(str(problem), err=True)
