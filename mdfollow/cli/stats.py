@@ -1,0 +1,34 @@
+"""The `stats` command: follow-up discipline in figures. Reads only."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from mdfollow.cli.app import JsonOption, app, env, parse_date, print_json
+from mdfollow.stats import compute_stats, report, stats_json
+
+
+@app.command()
+def stats(
+    ctx: typer.Context,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="DATE",
+            help="Count only touches on or after DATE, and outcomes of prospects closed since then.",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Follow-up discipline and conversion by touch number, beside the sales literature."""
+    start = parse_date(since, "--since") if since else None
+    settings = env(ctx)
+    folder = settings.load()
+    figures = compute_stats(folder.prospects, settings.today, folder.config, start)
+    if as_json:
+        print_json(stats_json(figures))
+    else:
+        typer.echo(report(figures))
