@@ -48,8 +48,14 @@ def prospect_files(root: Path, exclude: tuple[str, ...]) -> Iterator[Path | Prob
     """Every candidate `*.md` below root in a stable order, and a problem for each unwalkable folder."""
     seen: set[tuple[int, int]] = set()
 
-    def excluded(relative: str) -> bool:
-        return any(fnmatch(relative, pattern) for pattern in exclude)
+    def excluded(relative: str, name: str) -> bool:
+        """As in .gitignore: a glob without a slash matches a name at any depth."""
+        return any(
+            fnmatch(relative, pattern.strip("/"))
+            if "/" in pattern.rstrip("/")
+            else fnmatch(name, pattern.rstrip("/"))
+            for pattern in exclude
+        )
 
     def walk(folder: Path, relative: str) -> Iterator[Path | Problem]:
         try:
@@ -67,7 +73,7 @@ def prospect_files(root: Path, exclude: tuple[str, ...]) -> Iterator[Path | Prob
             if name.startswith((".", "_")) or name.endswith("~") or name.startswith("#"):
                 continue
             child = f"{relative}{name}"
-            if excluded(child):
+            if excluded(child, name):
                 continue
             path = folder / name
             try:
