@@ -1,0 +1,459 @@
+"""Follow-ups → an RFC 5545 feed that calendar apps can subscribe to (SPEC §5).
+
+The feed is built with `icalendar`, one component at a time: `component_bytes`
+serialises one follow-up and is cached, and `build_feed` joins the header, the
+time zone and the cached components. `icalendar` serialises a calendar as its
+BEGIN line and properties, then each subcomponent's own `to_ical()` in order,
+then its END line, folding each content line on its own; so the joined chunks
+are byte for byte what `build_calendar(...).to_ical()` gives (a test checks it).
+
+Nothing here reads a clock. Stamps come from the data: `DTSTAMP` and
+`LAST-MODIFIED` are the prospect's latest dated change (touch, note, created,
+closed; today when an overdue follow-up is moved onto today), and `SEQUENCE` is
+the number of days from 2000-01-01 to the later of that and the day the event is
+placed on, so snoozing a follow-up to a later day, or an overdue one moving onto
+today, raises it and clients that gate updates on SEQUENCE apply the move.
+Moving a follow-up earlier without logging anything can lower it; subscribing
+clients still replace it, but a strict one may keep the old placement.
+
+The one environment read is `local_timezone()`, for `timezone = "local"`, so
+that `ics`, `watch` and `serve` agree on what "local" means.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from icalendar import Alarm, Calendar, Event, Timezone, Todo
+from icalendar.prop import vCategory, vDuration, vText
+
+from mdfollow.model import CalendarConfig, Config, FollowUp, Prospect
+
+PRODID = "-//mdfollow//mdfollow//EN"
+REFRESH = dt.timedelta(hours=1)
+EPOCH = dt.date(2000, 1, 1)
+"""SEQUENCE counts days from here: any fixed day works, it only has to be stable."""
+FOOTER = b"END:VCALENDAR\r\n"
+LAST_TOUCHES = 3
+
+_VERBS = {
+    "call": "Call",
+    "email": "Email",
+    "text": "Text",
+    "meeting": "Meet",
+    "visit": "Visit",
+    "letter": "Write to",
+    "linkedin": "LinkedIn",
+}
+_REASONS = {
+    "new": "new lead: make the first contact",
+    "cadence": "next touch of the cadence",
+    "reply": "they reached out: answer",
+    "next": "they asked to be contacted on this date (or snoozed)",
+    "keep-in-touch": "customer: keep in touch",
+    "revisit": "lost: time to revisit",
+    "exhausted": "cadence exhausted",
+}
+_NOT_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029]")
+"""RFC 5545 TEXT allows no control character but HTAB; line separators split lines too."""
+
+
+def clean_text(text: str) -> str:
+    """User text made safe for a TEXT value: line breaks become `\\n`, other controls go."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _NOT_TEXT.sub(lambda m: "\n" if m[0] in "\x85\u2028\u2029\x0b\x0c\x1c\x1d\x1e" else "", text)
+
+
+def escape_text(text: str) -> str:
+    r"""RFC 5545 §3.3.11 escaping, done here because icalendar 7.3 turns a literal `\N` into a newline."""
+    return clean_text(text).replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+class Text(vText):
+    """A TEXT value escaped by `escape_text`, so a backslash followed by N stays two characters."""
+
+    def to_ical(self) -> bytes:
+        return escape_text(self).encode("utf-8")
+
+
+class Categories(vCategory):
+    """CATEGORIES whose items are escaped by `escape_text` (see `Text`)."""
+
+    def to_ical(self) -> bytes:
+        return b",".join(escape_text(str(item)).encode("utf-8") for item in self.cats)
+
+
+def local_timezone() -> str | None:
+    """The system's IANA zone key (from TZ, then /etc/localtime), or None when it cannot be told.
+
+    None makes timed events floating: they ring at the configured clock time in
+    whatever zone the calendar app is in, which is what "local" asks for.
+    """
+    candidates = [os.environ.get("TZ", "").removeprefix(":")]
+    candidates.append(os.path.realpath("/etc/localtime"))
+    for candidate in candidates:
+        key = candidate.rpartition("/zoneinfo/")[2] if "/zoneinfo/" in candidate else candidate
+        if not key or key.startswith("/") or ".." in key:
+            continue
+        try:
+            ZoneInfo(key)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            continue
+        return key
+    return None
+
+
+def feed_timezone(calendar: CalendarConfig) -> str | None:
+    """The zone key timed events use; None for floating times."""
+    return local_timezone() if calendar.timezone == "local" else calendar.timezone
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a follow-up lands in the calendar: a day, and a clock time when it is timed."""
+
+    day: dt.date
+    clock: dt.time | None
+    moved: bool
+    """True when an overdue follow-up was moved onto today."""
+
+
+def place(follow_up: FollowUp, today: dt.date, calendar: CalendarConfig) -> Placement:
+    """Overdue follow-ups go on today unless `overdue = "keep"`; the follow-up's own time wins."""
+    assert follow_up.due is not None
+    moved = follow_up.due < today and calendar.overdue == "today"
+    return Placement(today if moved else follow_up.due, follow_up.time or calendar.time, moved)
+
+
+def revision(prospect: Prospect, today: dt.date, moved: bool) -> dt.date:
+    """The latest dated change in the prospect's data, never after today (see the module doc)."""
+    dates = [t.date for t in (*prospect.touches, *prospect.notes)]
+    dates += [d for d in (prospect.created, prospect.closed) if d is not None]
+    if moved:
+        dates.append(today)
+    return min(max(dates, default=EPOCH), today)
+
+
+def midnight_utc(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+def sequence(*days: dt.date) -> int:
+    return (max(days) - EPOCH).days
+
+
+def channel_verb(channel: str | None) -> str:
+    if channel is None:
+        return "Follow up with"
+    return _VERBS.get(channel.lower(), f"{channel.capitalize()}:")
+
+
+def summary(follow_up: FollowUp) -> str:
+    """E.g. "Call Jane Doe (Acme Corp) — touch #4"."""
+    prospect = follow_up.prospect
+    who = f"{prospect.name} ({prospect.company})" if prospect.company else prospect.name
+    return f"{channel_verb(follow_up.channel)} {who} — touch #{follow_up.touch}"
+
+
+def description(follow_up: FollowUp, today: dt.date) -> str:
+    """Everything needed to make the contact without opening the file, and where the file is."""
+    prospect = follow_up.prospect
+    lines = [f"{prospect.name} — {prospect.company}" if prospect.company else prospect.name]
+    lines += [f"Email: {email}" for email in prospect.emails]
+    lines += [f"Phone: {phone}" for phone in prospect.phones]
+    why = _REASONS[follow_up.reason]
+    if follow_up.channel:
+        why += f"; suggested: {follow_up.channel}"
+    lines.append(f"Why: {why} (touch #{follow_up.touch})")
+    assert follow_up.due is not None
+    if follow_up.due < today:
+        days = (today - follow_up.due).days
+        lines.append(f"Overdue since {follow_up.due.isoformat()} ({days} day{'s' if days > 1 else ''})")
+    history = sorted((*prospect.touches, *prospect.notes), key=lambda t: t.sort_key)[-LAST_TOUCHES:]
+    if history:
+        lines.append("Last touches:")
+        for touch in history:
+            clock = f" {touch.time.strftime('%H:%M')}" if touch.time else ""
+            direction = " in" if touch.direction == "in" and not touch.is_note else ""
+            note = f": {touch.note}" if touch.note else ""
+            lines.append(f"- {touch.date.isoformat()}{clock} {touch.channel}{direction}{note}")
+    lines.append(f"File: {prospect.path}")
+    return "\n".join(lines)
+
+
+def contact_uri(prospect: Prospect, channel: str | None) -> str | None:
+    """A `tel:` link for calls and texts when there is a phone, else a `mailto:` link, else any."""
+    phone = next((_tel(p) for p in prospect.phones if _tel(p)), None)
+    email = next((f"mailto:{quote(e.strip(), safe='@.-_+~')}" for e in prospect.emails if e.strip()), None)
+    if channel in ("call", "text") and phone:
+        return phone
+    return email or phone
+
+
+def _tel(phone: str) -> str | None:
+    """RFC 3966 global number: a leading + and the digits; visual separators dropped."""
+    digits = "".join(c for c in phone if c.isascii() and c.isdigit())
+    if not digits:
+        return None
+    return f"tel:{'+' if phone.strip().startswith('+') else ''}{digits}"
+
+
+def _timed(day: dt.date, clock: dt.time, zone: str | None) -> dt.datetime:
+    return dt.datetime.combine(day, clock, tzinfo=ZoneInfo(zone) if zone else None)
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    """Aware times compared through UTC, so a DST change that day is counted; floating as is."""
+    return value.astimezone(dt.UTC) if value.tzinfo else value
+
+
+def alarm_component(
+    text: str, day: dt.date, start: dt.datetime | None, alarm: dt.time, *, due_only: bool
+) -> Alarm:
+    """A display reminder at `alarm` o'clock on the day, relative to the start (or to DUE for a task)."""
+    component = Alarm()
+    component.add("ACTION", "DISPLAY")
+    component.add("DESCRIPTION", Text(text))
+    if start is None:
+        offset = dt.timedelta(hours=alarm.hour, minutes=alarm.minute)
+        if due_only:
+            component.add("TRIGGER", offset, parameters={"RELATED": "END"})
+        else:
+            component.add("TRIGGER", offset)
+    else:
+        component.add("TRIGGER", _utc(_timed(day, alarm, _zone_of(start))) - _utc(start))
+    return component
+
+
+def _zone_of(value: dt.datetime) -> str | None:
+    return getattr(value.tzinfo, "key", None)
+
+
+def _dated(
+    kind: type[Event] | type[Todo],
+    uid: str,
+    placement: Placement,
+    calendar: CalendarConfig,
+    zone: str | None,
+    stamp: dt.date,
+    text: str,
+    details: str,
+) -> Event | Todo:
+    """The properties every feed component shares: identity, stamps, when, what, and the alarm."""
+    component = kind()
+    component.add("UID", uid)
+    component.add("DTSTAMP", midnight_utc(stamp))
+    component.add("LAST-MODIFIED", midnight_utc(stamp))
+    component.add("SEQUENCE", sequence(stamp, placement.day))
+    component.add("SUMMARY", Text(text))
+    component.add("DESCRIPTION", Text(details))
+    start: dt.datetime | None = None
+    if placement.clock is not None:
+        start = _timed(placement.day, placement.clock, zone)
+        end = start + calendar.duration
+        component.add("DTSTART", start)
+        if kind is Todo:
+            component.add("DUE", end if end > start else start + dt.timedelta(minutes=1))
+        elif end > start:
+            component.add("DTEND", end)
+    elif kind is Todo:
+        # A date-only DUE alone: DUE must be later than DTSTART, and DUE the next day reads "tomorrow".
+        component.add("DUE", placement.day)
+    else:
+        component.add("DTSTART", placement.day)
+        component.add("DTEND", placement.day + dt.timedelta(days=1))
+    if kind is Todo:
+        component.add("STATUS", "NEEDS-ACTION")
+    else:
+        component.add("TRANSP", "TRANSPARENT")
+    if calendar.alarm is not None:
+        component.add_component(
+            alarm_component(
+                text, placement.day, start, calendar.alarm, due_only=kind is Todo and start is None
+            )
+        )
+    return component
+
+
+def follow_up_component(
+    follow_up: FollowUp, today: dt.date, calendar: CalendarConfig, todo: bool, zone: str | None
+) -> Event | Todo:
+    """One scheduled follow-up as a VEVENT (or VTODO); `zone` is the resolved `feed_timezone`."""
+    prospect = follow_up.prospect
+    placement = place(follow_up, today, calendar)
+    component = _dated(
+        Todo if todo else Event,
+        f"{prospect.id}-{follow_up.touch}@mdfollow",
+        placement,
+        calendar,
+        zone,
+        revision(prospect, today, placement.moved),
+        summary(follow_up),
+        description(follow_up, today),
+    )
+    if prospect.tags:
+        component.add("CATEGORIES", Categories(list(prospect.tags)))
+    uri = contact_uri(prospect, follow_up.channel)
+    if uri:
+        component.add("URL", uri)
+    return component
+
+
+@functools.lru_cache(maxsize=65536)
+def component_bytes(
+    follow_up: FollowUp, today: dt.date, calendar: CalendarConfig, todo: bool, zone: str | None
+) -> bytes:
+    """`follow_up_component(...).to_ical()`, cached: the key holds everything the bytes depend on."""
+    return bytes(follow_up_component(follow_up, today, calendar, todo, zone).to_ical())
+
+
+def digest_component(
+    day: dt.date,
+    follow_ups: Sequence[FollowUp],
+    today: dt.date,
+    calendar: CalendarConfig,
+    todo: bool,
+    zone: str | None,
+) -> Event | Todo:
+    """One "Follow-ups (N)" component for a day, listing who is due (`calendar.digest`)."""
+    placement = Placement(day, calendar.time, day == today)
+    stamp = max(revision(f.prospect, today, place(f, today, calendar).moved) for f in follow_ups)
+    lines = [f"{summary(f)} — {f.prospect.path}" for f in follow_ups]
+    return _dated(
+        Todo if todo else Event,
+        f"digest-{day:%Y%m%d}@mdfollow",
+        placement,
+        calendar,
+        zone,
+        stamp,
+        f"Follow-ups ({len(follow_ups)})",
+        "\n".join(lines),
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def digest_bytes(
+    day: dt.date,
+    follow_ups: tuple[FollowUp, ...],
+    today: dt.date,
+    calendar: CalendarConfig,
+    todo: bool,
+    zone: str | None,
+) -> bytes:
+    """`digest_component(...).to_ical()`, cached like `component_bytes`."""
+    return bytes(digest_component(day, follow_ups, today, calendar, todo, zone).to_ical())
+
+
+def calendar_header(calendar: CalendarConfig, zone: str | None) -> Calendar:
+    """The VCALENDAR with its properties and no components."""
+    feed = Calendar()
+    feed.add("PRODID", PRODID)
+    feed.add("VERSION", "2.0")
+    feed.add("CALSCALE", "GREGORIAN")
+    feed.add("METHOD", "PUBLISH")
+    feed.add("X-WR-CALNAME", Text(calendar.name))
+    feed.add("NAME", Text(calendar.name))
+    if zone:
+        feed.add("X-WR-TIMEZONE", zone)
+    feed.add("REFRESH-INTERVAL", REFRESH, parameters={"VALUE": "DURATION"})
+    feed.add("X-PUBLISHED-TTL", vDuration(REFRESH))
+    return feed
+
+
+def timezone_component(zone: str, first_year: int, last_year: int) -> Timezone:
+    """The VTIMEZONE for whole years, so it stays the same from one day to the next."""
+    return Timezone.from_tzid(
+        zone, first_date=dt.date(first_year, 1, 1), last_date=dt.date(last_year + 1, 1, 1)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What goes in a feed, in order: the resolved zone, the timed years, and the items."""
+
+    zone: str | None
+    years: tuple[int, int] | None
+    """First and last year with a timed item in `zone`, for its VTIMEZONE; None when none."""
+    follow_ups: tuple[FollowUp, ...]
+    digests: tuple[tuple[dt.date, tuple[FollowUp, ...]], ...]
+
+
+def plan(follow_ups: Iterable[FollowUp], today: dt.date, config: Config, days: int | None) -> Plan:
+    """Pick the scheduled follow-ups (within `days` when given), sort them, group them for a digest."""
+    calendar = config.calendar
+    horizon = today + dt.timedelta(days=days) if days is not None else None
+    chosen = sorted(
+        (f for f in follow_ups if f.due is not None and (horizon is None or f.due <= horizon)),
+        key=lambda f: (f.due or dt.date.max, f.prospect.name.casefold(), f.prospect.id),
+    )
+    zone = feed_timezone(calendar)
+    digests: tuple[tuple[dt.date, tuple[FollowUp, ...]], ...] = ()
+    if calendar.digest:
+        by_day: dict[dt.date, list[FollowUp]] = {}
+        for follow_up in chosen:
+            by_day.setdefault(place(follow_up, today, calendar).day, []).append(follow_up)
+        digests = tuple((day, tuple(items)) for day, items in sorted(by_day.items()))
+        timed_days = [day for day, _ in digests] if calendar.time else []
+        chosen = []
+    else:
+        placements = (place(f, today, calendar) for f in chosen)
+        timed_days = [p.day for p in placements if p.clock is not None]
+    years = (min(timed_days).year, max(timed_days).year) if zone and timed_days else None
+    return Plan(zone, years, tuple(chosen), digests)
+
+
+def build_calendar(
+    follow_ups: Sequence[FollowUp],
+    today: dt.date,
+    config: Config,
+    *,
+    todo: bool = False,
+    days: int | None = None,
+) -> Calendar:
+    """The feed as an `icalendar.Calendar`, for callers who want to inspect or extend it."""
+    calendar = config.calendar
+    contents = plan(follow_ups, today, config, days)
+    feed = calendar_header(calendar, contents.zone)
+    if contents.zone and contents.years:
+        feed.add_component(timezone_component(contents.zone, *contents.years))
+    for follow_up in contents.follow_ups:
+        feed.add_component(follow_up_component(follow_up, today, calendar, todo, contents.zone))
+    for day, items in contents.digests:
+        feed.add_component(digest_component(day, items, today, calendar, todo, contents.zone))
+    return feed
+
+
+def build_feed(
+    follow_ups: Sequence[FollowUp],
+    today: dt.date,
+    config: Config,
+    *,
+    todo: bool = False,
+    days: int | None = None,
+) -> bytes:
+    """The feed's bytes: `build_calendar(...).to_ical()`, joined from cached components."""
+    calendar = config.calendar
+    contents = plan(follow_ups, today, config, days)
+    header = bytes(calendar_header(calendar, contents.zone).to_ical())
+    assert header.endswith(FOOTER)
+    chunks = [header[: -len(FOOTER)]]
+    if contents.zone and contents.years:
+        chunks.append(_timezone_bytes(contents.zone, *contents.years))
+    chunks += [component_bytes(f, today, calendar, todo, contents.zone) for f in contents.follow_ups]
+    chunks += [
+        digest_bytes(day, items, today, calendar, todo, contents.zone) for day, items in contents.digests
+    ]
+    chunks.append(FOOTER)
+    return b"".join(chunks)
+
+
+@functools.lru_cache(maxsize=64)
+def _timezone_bytes(zone: str, first_year: int, last_year: int) -> bytes:
+    return bytes(timezone_component(zone, first_year, last_year).to_ical())
