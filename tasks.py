@@ -1,0 +1,61 @@
+"""Developer tasks that work on a fresh machine with only Python 3.11+.
+
+    python3 tasks.py demo    # set up .venv if needed, show who is due in examples/
+    python3 tasks.py test    # set up .venv if needed, run the test suite
+    python3 tasks.py lint    # ruff and mypy
+    python3 tasks.py bench   # time the commands on generated folders of 1k and 10k prospects
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".installed"
+
+
+def setup() -> None:
+    """Create .venv and install mdfollow with its test tools, again whenever pyproject changes."""
+    if not (BIN / "python").exists() and not (BIN / "python.exe").exists():
+        print("Creating .venv ...", file=sys.stderr)
+        venv.create(VENV, with_pip=True)
+    pyproject = (ROOT / "pyproject.toml").read_bytes()
+    if STAMP.exists() and STAMP.read_bytes() == pyproject:
+        return
+    print("Installing mdfollow and its test tools into .venv ...", file=sys.stderr)
+    run(str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", ".[test]")
+    STAMP.write_bytes(pyproject)
+
+
+def run(*command: str) -> None:
+    result = subprocess.run(command, cwd=ROOT)
+    if result.returncode:
+        sys.exit(result.returncode)
+
+
+def main(task: str, *args: str) -> None:
+    setup()
+    python = str(BIN / "python")
+    if task == "demo":
+        today = ["--today", "2026-12-01"]  # the day the examples were written for
+        run(str(BIN / "mdfollow"), "--dir", "examples", *today, "due", "--days", "7", *args)
+    elif task == "test":
+        run(python, "-m", "pytest", *args)
+    elif task == "lint":
+        run(python, "-m", "ruff", "check", "mdfollow", "tests", "bench", "tasks.py")
+        run(python, "-m", "ruff", "format", "--check", "mdfollow", "tests", "bench", "tasks.py")
+        run(python, "-m", "mypy")
+    elif task == "bench":
+        run(python, "bench/run.py", *args)
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main(*(sys.argv[1:] or ["help"]))
