@@ -29,7 +29,8 @@ def setup() -> None:
     if STAMP.exists() and STAMP.read_bytes() == pyproject:
         return
     print("Installing mdfollow and its test tools into .venv ...", file=sys.stderr)
-    run(str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", ".[test]")
+    pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    run(*pip, "-e", ".[test]")
     STAMP.write_bytes(pyproject)
 
 
