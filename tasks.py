@@ -1,9 +1,10 @@
 """Developer tasks that work on a fresh machine with only Python 3.11+.
 
-    python3 tasks.py demo    # set up .venv if needed, show who is due in examples/
-    python3 tasks.py test    # set up .venv if needed, run the test suite
-    python3 tasks.py lint    # ruff and mypy
-    python3 tasks.py bench   # time the commands on generated folders of 1k and 10k prospects
+python3 tasks.py demo    # set up .venv if needed, show who is due in examples/
+python3 tasks.py test    # set up .venv if needed, run the test suite
+python3 tasks.py lint    # ruff and mypy
+python3 tasks.py bench   # time the commands on generated folders of 1k and 10k prospects
+python3 tasks.py docs    # regenerate docs/commands.md from the CLI's own --help
 """
 
 from __future__ import annotations
@@ -40,6 +41,39 @@ def run(*command: str) -> None:
         sys.exit(result.returncode)
 
 
+COMMANDS_DOC = ROOT / "docs" / "commands.md"
+
+
+def command_reference() -> str:
+    """docs/commands.md: every command's --help, as the CLI prints it (needs mdfollow installed)."""
+    import typer
+    from typer.testing import CliRunner
+
+    from mdfollow.cli import app
+
+    def help_of(*words: str) -> str:
+        result = CliRunner().invoke(app, [*words, "--help"], prog_name="mdfollow", env={"COLUMNS": "88"})
+        return result.stdout.rstrip()
+
+    names = sorted(typer.main.get_group(app).commands)
+    parts = [
+        "# Command reference",
+        "",
+        "Generated from the CLI by `python3 tasks.py docs`; a test keeps it current.",
+        "",
+        "```",
+        help_of(),
+        "```",
+    ]
+    for name in names:
+        parts += ["", f"## mdfollow {name}", "", "```", help_of(name), "```"]
+    return "\n".join(parts) + "\n"
+
+
+def write_command_reference() -> None:
+    COMMANDS_DOC.write_text(command_reference(), encoding="utf-8")
+
+
 def main(task: str, *args: str) -> None:
     setup()
     python = str(BIN / "python")
@@ -54,6 +88,8 @@ def main(task: str, *args: str) -> None:
         run(python, "-m", "mypy")
     elif task == "bench":
         run(python, "bench/run.py", *args)
+    elif task == "docs":
+        run(python, "-c", "import tasks; tasks.write_command_reference()")
     else:
         sys.exit(__doc__)
 

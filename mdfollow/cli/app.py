@@ -79,11 +79,18 @@ def main_options(
     ctx: typer.Context,
     directory: Annotated[
         Path | None,
-        typer.Option("--dir", envvar="MDFOLLOW_DIR", help="The prospect folder (default: found upwards)."),
+        typer.Option(
+            "--dir",
+            envvar="MDFOLLOW_DIR",
+            metavar="PATH",
+            help="The prospect folder (default: found upwards).",
+        ),
     ] = None,
     today: Annotated[
         str | None,
-        typer.Option("--today", envvar="MDFOLLOW_TODAY", help="Take this date as today (YYYY-MM-DD)."),
+        typer.Option(
+            "--today", envvar="MDFOLLOW_TODAY", metavar="DATE", help="Take this date as today (YYYY-MM-DD)."
+        ),
     ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
