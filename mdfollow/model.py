@@ -27,7 +27,8 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else str(self.path)
-        return f"{where}: {self.message}"
+        kind = "warning: " if self.severity == "warning" else ""
+        return f"{where}: {kind}{self.message}"
 
 
 @dataclass(frozen=True)

@@ -152,9 +152,9 @@ def test_check_reports_everything_and_exits_1(folder: Path, write: WriteFile, ru
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
         f'{folder}/bad.md:3: created "2026-02-30" is not a date',
-        f"{folder}/dnc.md:4: status is dnc (do not contact): next is ignored (warning)",
-        f"{folder}/good.md:3: next 2026-11-01 is not after the latest touch (2026-11-02): ignored (warning)",
-        f"{folder}/good.md:6: channel 'fax' is not in the channels of {folder}/mdfollow.toml (warning)",
+        f"{folder}/dnc.md:4: warning: status is dnc (do not contact): next is ignored",
+        f"{folder}/good.md:3: warning: next 2026-11-01 is not after the latest touch (2026-11-02): ignored",
+        f"{folder}/good.md:6: warning: channel 'fax' is not in the channels of {folder}/mdfollow.toml",
         f"{folder}/odd.md:3: unknown cadence 'turbo' (known: customer, default)",
         f'{folder}/odd.md:6: expected "- YYYY-MM-DD [HH:MM] channel[ in]: note"',
     ]

@@ -101,7 +101,7 @@ def check(ctx: typer.Context) -> None:
     folder = env(ctx).load(warn=False)
     problems = check_folder(folder)
     for problem in problems:
-        typer.echo(f"{problem}" + (" (warning)" if problem.severity == "warning" else ""))
+        typer.echo(str(problem))
     errors = sum(1 for p in problems if p.severity == "error")
     warnings = len(problems) - errors
     typer.echo(f"{len(folder.prospects)} prospects checked: {errors} errors, {warnings} warnings", err=True)
