@@ -1,0 +1,486 @@
+"""Safe writes to prospect files: line patches, verified by re-parsing, replaced atomically under a lock.
+
+Nothing here re-dumps YAML. A change is a few replaced or inserted lines; every other
+byte of the file (line endings, BOM, comments, quoting, unknown keys, the body) stays.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import os
+import re
+import subprocess
+import sys
+import unicodedata
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mdfollow.atomic import write_atomic
+from mdfollow.errors import MdfollowError
+from mdfollow.folder import prospect_files, signature
+from mdfollow.model import NOTE_CHANNEL, Direction, Problem, Prospect, Status
+from mdfollow.parse import BOM, Layout, has_front_matter, layout, parse_prospect
+
+if sys.platform != "win32":
+    import fcntl
+
+CHANNEL = re.compile(r"^[\w-]+$")
+CONTINUATION = "    "
+"""Indent of a note's further lines: four spaces, so no note line can pass for a heading or a fence."""
+
+_ATTEMPTS = 5
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_PLAIN_FIRST = re.compile(r"""^[^\s\-?:,\[\]{}#&*!|>'"%@`]""")
+_FLOW_INDICATORS = re.compile(r"[,\[\]{}]")
+_SHORT_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A line to add to the touch log: a touch, or a dated note when `channel` is `note`."""
+
+    date: dt.date
+    channel: str
+    note: str = ""
+    time: dt.time | None = None
+    direction: Direction = "out"
+
+    @property
+    def note_lines(self) -> list[str]:
+        """The note as the parser will read it back: stripped lines, blank ones dropped."""
+        return [part.strip() for part in self.note.splitlines() if part.strip()]
+
+    def lines(self) -> list[str]:
+        """The item line, then one indented continuation line per further line of the note."""
+        head = f"- {self.date.isoformat()}"
+        if self.time is not None:
+            head += f" {self.time.strftime('%H:%M')}"
+        head += f" {self.channel.lower()}{' in' if self.direction == 'in' else ''}:"
+        first, *rest = self.note_lines or [""]
+        return [f"{head} {first}" if first else head, *(CONTINUATION + part for part in rest)]
+
+    def sort_key(self) -> tuple[dt.date, bool, dt.time]:
+        return (self.date, self.time is not None, self.time or dt.time(0))
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What one write means to do: front matter keys to set (as text) and log entries to add."""
+
+    keys: Mapping[str, str] = field(default_factory=dict)
+    entries: Sequence[Entry] = ()
+
+
+def slugify(text: str) -> str:
+    """ASCII, lower case, words joined by `-`: "José Müller" → `jose-muller`."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+
+
+def yaml_value(value: str, *, flow: bool = False) -> str:
+    """`value` as a YAML scalar that reads back as exactly this text: plain when that is
+    unambiguous (and for ISO dates), double-quoted otherwise. `flow` for inside `[...]`."""
+    if _ISO_DATE.match(value):
+        return value
+    plain = (
+        value == value.strip()
+        and _PLAIN_FIRST.match(value) is not None
+        and ": " not in value
+        and " #" not in value
+        and not value.endswith(":")
+        and not (flow and _FLOW_INDICATORS.search(value))
+        and all(ch == _escape(ch) for ch in value)
+    )
+    if plain:
+        try:
+            plain = yaml.safe_load(f"k: {value}") == {"k": value}
+        except yaml.YAMLError:
+            plain = False
+    return value if plain else '"' + "".join(_escape(ch) for ch in value) + '"'
+
+
+def _escape(ch: str) -> str:
+    """One character inside a double-quoted YAML scalar. Line breaks of any kind (they would
+    split the line for `str.splitlines`) and characters YAML may not hold are escaped."""
+    if ch in '"\\':
+        return "\\" + ch
+    if ch in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[ch]
+    code = ord(ch)
+    if code < 0x20 or 0x7F <= code <= 0x9F or ch in "\u2028\u2029\ufffe\uffff" or 0xD800 <= code <= 0xDFFF:
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    return ch
+
+
+def yaml_list(values: Sequence[str]) -> str:
+    return "[" + ", ".join(yaml_value(v, flow=True) for v in values) + "]"
+
+
+def mark_change(status: Status, today: dt.date, reason: str | None = None) -> Change:
+    """`mark`: the new status, `closed` for won and lost, and the reason as a dated note."""
+    keys: dict[str, str] = {"status": status}
+    if status in ("won", "lost"):
+        keys["closed"] = today.isoformat()
+    entries = [Entry(today, NOTE_CHANNEL, f"marked {status}: {reason}")] if reason and reason.strip() else []
+    return Change(keys, entries)
+
+
+# --- new files ---------------------------------------------------------------------
+
+
+def prospect_text(
+    name: str,
+    *,
+    company: str | None = None,
+    emails: Sequence[str] = (),
+    phones: Sequence[str] = (),
+    source: str | None = None,
+    tags: Sequence[str] = (),
+    next: dt.date | None = None,
+    created: dt.date | None = None,
+    extra_body: str = "",
+) -> str:
+    """The text of a new prospect file: front matter, a title, `extra_body`, an empty touch log."""
+    front = [f"name: {yaml_value(name)}"]
+    if company:
+        front.append(f"company: {yaml_value(company)}")
+    for key, values in (("email", emails), ("phone", phones)):
+        if len(values) == 1:
+            front.append(f"{key}: {yaml_value(values[0])}")
+        elif values:
+            front.append(f"{key}: {yaml_list(values)}")
+    front.append("status: active")
+    if source:
+        front.append(f"source: {yaml_value(source)}")
+    if tags:
+        front.append(f"tags: {yaml_list(tags)}")
+    for key, day in (("created", created), ("next", next)):
+        if day is not None:
+            front.append(f"{key}: {day.isoformat()}")
+    title = " ".join(f"{name} — {company}".split() if company else name.split())
+    body = "\n".join(extra_body.splitlines()).strip("\n")
+    parts = ["---", *front, "---", f"# {title}", ""]
+    if body:
+        parts += [body, ""]
+    parts.append("## Touches")
+    return "\n".join(parts) + "\n"
+
+
+def create_prospect(
+    root: Path,
+    name: str,
+    *,
+    company: str | None = None,
+    emails: Sequence[str] = (),
+    phones: Sequence[str] = (),
+    source: str | None = None,
+    tags: Sequence[str] = (),
+    next: dt.date | None = None,
+    created: dt.date | None = None,
+    extra_body: str = "",
+) -> Path:
+    """Write a new prospect file `<slug>.md` in `root` and return its path.
+
+    The one writer of new prospect files (`add`, `init`, `import`). The slug is the name
+    and company in ASCII (`jane-doe-acme`), with `-2`, `-3`… while that id is taken anywhere
+    in the folder. Values are stripped; empty ones are left out. `extra_body` is Markdown
+    put between the title and the (empty) touch log. Raises MdfollowError, writing
+    nothing, when the values would not read back as given (e.g. an empty name).
+    """
+    fields: dict[str, Any] = {
+        "name": name.strip(),
+        "company": (company or "").strip() or None,
+        "emails": tuple(e.strip() for e in emails if e.strip()),
+        "phones": tuple(p.strip() for p in phones if p.strip()),
+        "source": (source or "").strip() or None,
+        "tags": tuple(t.strip() for t in tags if t.strip()),
+        "next": next,
+        "created": created,
+    }
+    if not fields["name"]:
+        raise MdfollowError("a prospect needs a name")
+    data = prospect_text(**fields, extra_body=extra_body).encode("utf-8")
+    base = slugify(f"{fields['name']} {fields['company'] or ''}") or "prospect"
+    written, problems = parse_prospect(root / f"{base}.md", data)
+    wrong = [key for key, value in fields.items() if written is None or getattr(written, key) != value]
+    if problems or wrong or written is None or written.touches or written.notes:
+        reason = problems[0].message if problems else f"{', '.join(wrong) or 'the log'} would not read back"
+        raise MdfollowError(f"cannot write a prospect file for {name!r}: {reason}")
+    taken = {item.stem.lower() for item in prospect_files(root, ()) if isinstance(item, Path)}
+    for number in itertools.count(1):
+        slug = base if number == 1 else f"{base}-{number}"
+        path = root / f"{slug}.md"
+        if slug not in taken and write_new(path, data):
+            return path
+    raise AssertionError("unreachable: itertools.count never ends")
+
+
+def write_new(path: Path, data: bytes) -> bool:
+    """Create a file atomically, never replacing one: False when the name is taken."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileExistsError:
+        return False
+    except OSError as error:
+        raise MdfollowError(f"{path}: cannot create: {error.strerror or error}") from None
+    os.close(fd)
+    try:
+        write_atomic(path, data)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return True
+
+
+# --- editing files -----------------------------------------------------------------
+
+
+def edit_prospect(path: Path, change: Change) -> Prospect:
+    """Apply `change` to the file as it is on disk now, and return the prospect it becomes.
+
+    Under an exclusive lock on the file, the fresh bytes are read, patched, verified and
+    atomically replaced; an editor's save made after the caller loaded the folder is kept.
+    If the file changed since it was read (a writer that does not lock), it starts over.
+    """
+    target = Path(os.path.realpath(path))
+    try:
+        for _ in range(_ATTEMPTS):
+            with _locked(target):
+                seen = signature(target)
+                data = target.read_bytes()
+                new_data, prospect = patch(path, data, change)
+                if signature(target) == seen:
+                    write_atomic(target, new_data)
+                    return prospect
+    except OSError as error:
+        raise MdfollowError(f"{path}: cannot write: {error.strerror or error} (not changed)") from None
+    raise MdfollowError(f"{path}: the file kept changing while mdfollow wrote it (not changed)")
+
+
+@contextmanager
+def _locked(target: Path) -> Iterator[None]:
+    """Hold an exclusive `flock` on the file itself (no lock file to leave behind). A writer that
+    replaced the file while we waited leaves us a lock on a stale inode: then lock the new one."""
+    while True:
+        fd = os.open(target, os.O_RDONLY)
+        try:
+            if sys.platform != "win32":
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            held, current = os.fstat(fd), os.stat(target)
+            if (held.st_dev, held.st_ino) == (current.st_dev, current.st_ino):
+                yield
+                return
+        finally:
+            os.close(fd)
+
+
+def git_commit(path: Path, message: str) -> str | None:
+    """Commit exactly this file (`[git] autocommit`); why not, when git cannot. The edit is
+    already on disk by then, so a failed commit never loses it."""
+    for args in (["add", "--", path.name], ["commit", "--quiet", "-m", message, "--", path.name]):
+        try:
+            result = subprocess.run(
+                ["git", "-C", str(path.parent), *args],
+                capture_output=True,
+                text=True,
+                stdin=subprocess.DEVNULL,
+                timeout=60,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError) as error:
+            return f"not committed: {error}"
+        if result.returncode:
+            output = (result.stderr or result.stdout).strip().splitlines()
+            return f"not committed: {output[0] if output else f'git {args[0]} failed'}"
+    return None
+
+
+# --- patching text -----------------------------------------------------------------
+
+
+def patch(path: Path, data: bytes, change: Change) -> tuple[bytes, Prospect]:
+    """The file's new bytes with `change` applied, and the prospect they parse to.
+
+    Refuses (MdfollowError) a file that does not parse, and any result that does not
+    parse back to exactly the old prospect plus the change. Pure: no I/O.
+    """
+    old, old_problems = _parse_or_refuse(path, data)
+    bom = BOM if data.startswith(BOM) else b""
+    text = data.removeprefix(BOM).decode("utf-8")
+    shape = layout(text)
+    lines = text.splitlines(keepends=True)
+    eol = _ending(lines)
+    edits = [_key_edit(shape, old, key, value) for key, value in change.keys.items()]
+    edits += _entry_edits(shape, old, change.entries)
+    ordered = sorted(enumerate(edits), key=lambda item: (item[1][0], item[0]), reverse=True)
+    for _, (start, end, new_lines) in ordered:
+        _splice(lines, start, end, new_lines, eol)
+    new_data = bom + "".join(lines).encode("utf-8")
+    return new_data, _verify(path, old, old_problems, new_data, change)
+
+
+def _parse_or_refuse(path: Path, data: bytes) -> tuple[Prospect, list[Problem]]:
+    if not has_front_matter(data):
+        raise MdfollowError(f"{path}: not a prospect file (no front matter): not changed")
+    prospect, problems = parse_prospect(path, data)
+    if prospect is None:
+        raise MdfollowError(f"{problems[0]} (not changed: fix the file first)")
+    return prospect, problems
+
+
+def _ending(lines: Sequence[str]) -> str:
+    """The file's line ending, taken from its first line; new lines use it."""
+    first = lines[0] if lines else ""
+    for ending in ("\r\n", "\n", "\r"):
+        if first.endswith(ending):
+            return ending
+    return "\n"
+
+
+def _terminated(line: str) -> bool:
+    return line.splitlines()[0] != line
+
+
+def _splice(lines: list[str], start: int, end: int, new_lines: list[str], eol: str) -> None:
+    """Replace lines[start:end] by `new_lines`; a file without a final newline keeps lacking one."""
+    pieces = [line + eol for line in new_lines]
+    if end == len(lines) and pieces and not _terminated(lines[-1]):
+        pieces[-1] = pieces[-1].removesuffix(eol)
+        if start == end:
+            lines[-1] += eol
+    lines[start:end] = pieces
+
+
+Edit = tuple[int, int, list[str]]
+"""Replace lines [start, end) (0-based) by these lines, written without their line endings."""
+
+
+def _key_edit(shape: Layout, old: Prospect, key: str, value: str) -> Edit:
+    """Set one front matter key: change its value in place (keeping the spacing, the key's
+    quoting and a trailing comment), or add `key: value` as the last front matter line."""
+    rendered = yaml_value(value)
+    number = old.key_lines.get(key)
+    if number is None:
+        return (shape.front_end, shape.front_end, [f"{yaml_value(key)}: {rendered}"])
+    index = number - 1
+    end = _value_end(shape, index)
+    line = shape.lines[index]
+    span = _value_span(line) if end == index + 1 else None
+    if span is None:
+        return (index, end, [f"{line[: _key_colon(line)]}: {rendered}"])
+    start, stop = span
+    head, tail = line[:start], line[stop:]
+    if start == stop:
+        head = head if head.endswith((" ", "\t")) else head + " "
+        tail = tail if not tail or tail.startswith((" ", "\t")) else " " + tail
+    return (index, end, [f"{head}{rendered}{tail}"])
+
+
+def _value_end(shape: Layout, index: int) -> int:
+    """The line after a key's value: a block list or indented lines below it belong to it;
+    blank lines and comments do only when more of the value follows them."""
+    end = index + 1
+    for probe in range(index + 1, shape.front_end):
+        line = shape.lines[probe]
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if line[:1] not in (" ", "\t", "-"):
+            break
+        end = probe + 1
+    return end
+
+
+def _value_span(line: str) -> tuple[int, int] | None:
+    """Columns of the one-line scalar value in `key: value  # comment`, or None when the value
+    is not a scalar on this line. An empty value gives an empty span just after the colon."""
+    try:
+        tokens = list(yaml.scan(line, Loader=yaml.SafeLoader))
+    except yaml.YAMLError:
+        return None
+    kinds = [type(token).__name__ for token in tokens]
+    head = ["StreamStartToken", "BlockMappingStartToken", "KeyToken", "ScalarToken", "ValueToken"]
+    tail = ["BlockEndToken", "StreamEndToken"]
+    if kinds == [*head, "ScalarToken", *tail]:
+        return (tokens[5].start_mark.column, tokens[5].end_mark.column)
+    if kinds == [*head, *tail]:
+        column = tokens[4].end_mark.column
+        return (column, column)
+    return None
+
+
+def _key_colon(line: str) -> int:
+    """Where the key of a `key: ...` line ends (its colon), quoted keys included."""
+    match = re.match(r"""^(?:"(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^#'"][^:]*?)[ \t]*:""", line)
+    assert match is not None, "the parser found a key on this line"
+    return match.end() - 1
+
+
+def _entry_edits(shape: Layout, old: Prospect, entries: Sequence[Entry]) -> list[Edit]:
+    """Insert each entry in date order (SPEC §2: after every item that sorts before or with it);
+    without a touch log, add a `## Touches` section at the end of the file."""
+    ordered = sorted(entries, key=lambda e: e.sort_key())
+    if not ordered:
+        return []
+    if shape.section_start is None or shape.section_end is None:
+        end = len(shape.lines)
+        gap = [""] if shape.lines[-1].strip() else []
+        return [(end, end, [*gap, "## Touches", *(line for e in ordered for line in e.lines())])]
+    items = sorted(old.touches + old.notes, key=lambda t: t.line)
+    edits: list[Edit] = []
+    for entry in ordered:
+        before = [t for t in items if t.sort_key[:3] <= entry.sort_key()]
+        if before:
+            at = _item_end(shape, before[-1].line - 1)
+        elif items:
+            at = items[0].line - 1
+        else:
+            at = _last_text_line(shape) + 1
+        edits.append((at, at, entry.lines()))
+    return edits
+
+
+def _item_end(shape: Layout, index: int) -> int:
+    """The line after an item and its indented continuation lines (read as the parser does)."""
+    end = index + 1
+    limit = shape.section_end or len(shape.lines)
+    while end < limit and shape.lines[end][:1] in (" ", "\t") and shape.lines[end].strip():
+        end += 1
+    return end
+
+
+def _last_text_line(shape: Layout) -> int:
+    assert shape.section_start is not None and shape.section_end is not None
+    return max(i for i in range(shape.section_start, shape.section_end) if shape.lines[i].strip())
+
+
+LogItem = tuple[dt.date, dt.time | None, str, str, str]
+
+
+def _verify(path: Path, old: Prospect, old_problems: list[Problem], data: bytes, change: Change) -> Prospect:
+    """Parse what is about to be written; refuse unless it is the old prospect plus the change."""
+    new, problems = parse_prospect(path, data)
+    if new is None:
+        raise MdfollowError(f"{path}: refused: the edit would break the file ({problems[0].message})")
+    added: list[LogItem] = [
+        (e.date, e.time, e.channel.lower(), e.direction, "\n".join(e.note_lines)) for e in change.entries
+    ]
+    expected = sorted(_log(old) + added, key=lambda t: (t[0], t[1] is not None, t[1] or dt.time(0)))
+    same_problems = Counter(p.message for p in problems) == Counter(p.message for p in old_problems)
+    if dict(new.front_matter) != {**old.front_matter, **change.keys} or _log(new) != expected:
+        raise MdfollowError(f"{path}: refused: the edit would not read back as intended (not changed)")
+    if not same_problems:
+        raise MdfollowError(f"{path}: refused: the edit would make the file invalid (not changed)")
+    return new
+
+
+def _log(prospect: Prospect) -> list[LogItem]:
+    """Touches and notes in log order, without their line numbers (an insert shifts those)."""
+    log = sorted(prospect.touches + prospect.notes, key=lambda t: t.sort_key)
+    return [(t.date, t.time, t.channel, t.direction, t.note) for t in log]
