@@ -1,0 +1,108 @@
+"""The `import` command: new prospects from vCards or a CSV export, one file per contact."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mdfollow.cli.app import app, env
+from mdfollow.edit import create_prospect
+from mdfollow.errors import MdfollowError
+from mdfollow.importer import Contact, plan_import, read_contacts
+
+PROGRESS_FROM = 50
+"""Contacts from which a progress line is worth showing (on a terminal only)."""
+
+
+class Progress:
+    """`12/500` redrawn in place on stderr; cleared before any other line is printed."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.enabled = total >= PROGRESS_FROM and sys.stderr.isatty()
+        self.done = 0
+
+    def step(self) -> None:
+        self.done += 1
+        if self.enabled:
+            sys.stderr.write(f"\rimporting {self.done}/{self.total}")
+            sys.stderr.flush()
+
+    def echo(self, message: str, *, err: bool = False) -> None:
+        if self.enabled and self.done:
+            sys.stderr.write("\r\x1b[K")
+        typer.echo(message, err=err)
+        if self.enabled and self.done and self.done < self.total:
+            sys.stderr.write(f"\rimporting {self.done}/{self.total}")
+
+    def close(self) -> None:
+        if self.enabled and self.done:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+def _describe(contact: Contact) -> str:
+    company = f", {contact.company}" if contact.company else ""
+    email = f" <{contact.emails[0]}>" if contact.emails else ""
+    return f"{contact.name}{company}{email}"
+
+
+@app.command("import")
+def import_contacts(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A .vcf (one or many vCards) or a .csv export.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would happen; write nothing.")
+    ] = False,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Tag every new prospect.")] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="The new prospects' source (default: the file's name).")
+    ] = None,
+) -> None:
+    """Create a prospect per contact; skip emails already in the folder."""
+    try:
+        data = file.read_bytes()
+    except OSError as error:
+        raise MdfollowError(f"{file}: cannot read: {error.strerror or error}") from None
+    found = read_contacts(file, data)
+    settings = env(ctx)
+    folder = settings.load()
+    typer.echo(f"{file}: {found.kind}, {found.encoding}, {len(found.contacts)} contacts")
+    new, skipped = plan_import(found.contacts, folder.prospects)
+    for problem in found.problems:
+        typer.echo(str(problem), err=True)
+    for contact, reason in skipped:
+        typer.echo(f"{file}:{contact.line}: {reason}", err=True)
+    if dry_run:
+        for contact in new:
+            typer.echo(f"would create: {_describe(contact)}")
+    imported, failed = 0, 0
+    progress = Progress(0 if dry_run else len(new))
+    for contact in [] if dry_run else new:
+        try:
+            path = create_prospect(
+                folder.root,
+                contact.name,
+                company=contact.company,
+                emails=contact.emails,
+                phones=contact.phones,
+                source=source or file.name,
+                tags=tag or (),
+                created=settings.today,
+                extra_body=contact.body,
+            )
+        except (MdfollowError, OSError) as error:
+            failed += 1
+            reason = error.message if isinstance(error, MdfollowError) else error.strerror or str(error)
+            progress.echo(f"{file}:{contact.line}: {reason}", err=True)
+        else:
+            imported += 1
+            progress.echo(str(path))
+        progress.step()
+    progress.close()
+    bad = len(found.problems) + failed
+    done = f"{len(new)} would be imported" if dry_run else f"{imported} imported"
+    typer.echo(f"{done}, {len(skipped)} skipped (email exists), {bad} bad record{'' if bad == 1 else 's'}")

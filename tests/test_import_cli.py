@@ -1,0 +1,153 @@
+"""`mdfollow import` through the real CLI: files written, skipped, reported; nothing on a dry run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mdfollow import edit
+from mdfollow.cli import imports
+from mdfollow.errors import MdfollowError
+from tests.conftest import RunCli, WriteFile
+
+
+def card(*lines: str) -> str:
+    return "\r\n".join(["BEGIN:VCARD", "VERSION:3.0", *lines, "END:VCARD"]) + "\r\n"
+
+
+@pytest.fixture
+def cards(tmp_path: Path) -> Path:
+    """Three good cards, a malformed one between them, and one repeating an email."""
+    path = tmp_path / "cards.vcf"
+    path.write_text(
+        card("FN:José Müller", "ORG:Müller GmbH", "EMAIL:jose@mueller.example", "TITLE:Buyer")
+        + card("FN Broken", "EMAIL:broken@example.com")
+        + card("FN:Jane Again", "EMAIL:JANE@acme.example")
+        + card("FN:佐藤 花子", "EMAIL:hanako@sato.example", "NOTE:Met at the expo")
+        + card("FN:José Twice", "EMAIL:Jose@Mueller.example"),
+        encoding="utf-8",
+        newline="",
+    )
+    return path
+
+
+@pytest.fixture
+def jane(write: WriteFile) -> Path:
+    return write("jane.md", "---\nname: Jane Doe\nemail: jane@acme.example\n---\n")
+
+
+def prospects(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.glob("*.md"))
+
+
+@pytest.mark.usefixtures("jane")
+def test_import_vcards(cards: Path, folder: Path, run: RunCli) -> None:
+    result = run("import", str(cards), "--tag", "expo", "--tag", "2026", "--source", "Leeds expo")
+    assert result.exit_code == 0, result
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"{cards}: vCard, UTF-8, 4 contacts"
+    assert lines[-1] == "2 imported, 2 skipped (email exists), 1 bad record"
+    assert result.stderr.splitlines() == [
+        f"{cards}:8: malformed vCard: Failed to parse line: FN Broken: skipped",
+        f"{cards}:13: Jane Again <JANE@acme.example>: email already in {folder / 'jane.md'}: skipped",
+        f"{cards}:24: José Twice <Jose@Mueller.example>: email already imported from line 1: skipped",
+    ]
+    assert prospects(folder) == ["jane.md", "jose-muller-muller-gmbh.md", "prospect.md"]
+    jose = (folder / "jose-muller-muller-gmbh.md").read_text(encoding="utf-8")
+    assert jose.startswith(
+        "---\nname: José Müller\ncompany: Müller GmbH\nemail: jose@mueller.example\nstatus: active\n"
+        'source: Leeds expo\ntags: [expo, "2026"]\ncreated: 2026-11-30\n---\n'
+    )
+    assert "Title: Buyer" in jose
+    listed = json.loads(run("list", "--json").stdout)
+    assert sorted(p["name"] for p in listed) == ["Jane Doe", "José Müller", "佐藤 花子"]
+    check = run("check")
+    assert check.exit_code == 0, check
+    due = json.loads(run("due", "--json").stdout)
+    assert {d["name"]: d["reason"] for d in due}["佐藤 花子"] == "new"
+
+
+@pytest.mark.usefixtures("jane")
+def test_dry_run_writes_nothing(cards: Path, folder: Path, run: RunCli) -> None:
+    result = run("import", str(cards), "--dry-run")
+    assert result.exit_code == 0, result
+    assert "would create: José Müller, Müller GmbH <jose@mueller.example>" in result.stdout
+    assert "would create: 佐藤 花子 <hanako@sato.example>" in result.stdout
+    assert result.stdout.splitlines()[-1] == "2 would be imported, 2 skipped (email exists), 1 bad record"
+    assert prospects(folder) == ["jane.md"]
+
+
+def test_importing_twice_imports_nothing_new(cards: Path, folder: Path, run: RunCli) -> None:
+    assert run("import", str(cards)).exit_code == 0
+    before = prospects(folder)
+    again = run("import", str(cards))
+    assert again.stdout.splitlines()[-1] == "0 imported, 4 skipped (email exists), 1 bad record"
+    assert prospects(folder) == before
+
+
+def test_linkedin_csv_in_cp1252(tmp_path: Path, folder: Path, run: RunCli) -> None:
+    path = tmp_path / "Connections.csv"
+    path.write_bytes(
+        b"Notes:\r\n"
+        b'"When exporting your connection data, some email addresses may be missing."\r\n'
+        b"\r\n"
+        b"First Name,Last Name,Email Address,Company,Position,Connected On\r\n"
+        b"Zo\xeb,Kraus,zoe@creme.example,Caf\xe9 Cr\xe8me,CTO,14 Oct 2026\r\n"
+        b"Ana,L\xf3pez,,Sol,,02 Oct 2026\r\n"
+    )
+    result = run("import", str(path), "--source", "LinkedIn")
+    assert result.exit_code == 0, result
+    assert result.stdout.splitlines()[0] == (
+        f"{path}: LinkedIn connections (header on line 4), cp1252, 2 contacts"
+    )
+    text = (folder / "zoe-kraus-cafe-creme.md").read_text(encoding="utf-8")
+    assert "name: Zoë Kraus\ncompany: Café Crème\n" in text
+    assert "Position: CTO\nConnected On: 14 Oct 2026\n" in text
+    assert (folder / "ana-lopez-sol.md").exists()
+
+
+def test_a_csv_without_a_name_column_is_one_error(tmp_path: Path, folder: Path, run: RunCli) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_text("Email,Company\na@x.example,Acme\n")
+    result = run("import", str(path))
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"mdfollow: {path}: no name column found")
+    assert prospects(folder) == []
+
+
+def test_a_missing_file_is_an_error(tmp_path: Path, run: RunCli) -> None:
+    result = run("import", str(tmp_path / "nope.vcf"))
+    assert result.exit_code == 1
+    assert "nope.vcf: cannot read" in result.stderr
+
+
+def test_a_record_the_writer_refuses_is_a_bad_record(
+    tmp_path: Path, folder: Path, run: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = edit.create_prospect
+
+    def refuse_bob(root: Path, name: str, **fields: Any) -> Path:
+        if name == "Bob":
+            raise MdfollowError("cannot write a prospect file for 'Bob': name would not read back")
+        return real(root, name, **fields)
+
+    monkeypatch.setattr(imports, "create_prospect", refuse_bob)
+    path = tmp_path / "leads.csv"
+    path.write_text("Name,Email\nAnn,ann@x.example\nBob,bob@x.example\nCy,cy@x.example\n")
+    result = run("import", str(path))
+    assert result.exit_code == 0, result
+    assert result.stderr == f"{path}:3: cannot write a prospect file for 'Bob': name would not read back\n"
+    assert result.stdout.splitlines()[-1] == "2 imported, 0 skipped (email exists), 1 bad record"
+    assert prospects(folder) == ["ann.md", "cy.md"]
+
+
+def test_vobject_is_not_imported_at_startup() -> None:
+    code = "import sys, mdfollow.cli; print('vobject' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
