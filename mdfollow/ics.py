@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from icalendar import Alarm, Calendar, Event, Timezone, Todo
+from icalendar import Alarm, Calendar, Component, Event, Timezone, Todo
 from icalendar.prop import vCategory, vDuration, vText
 
 from mdfollow.model import CalendarConfig, Config, FollowUp, Prospect
@@ -42,6 +42,8 @@ EPOCH = dt.date(2000, 1, 1)
 """SEQUENCE counts days from here: any fixed day works, it only has to be stable."""
 FOOTER = b"END:VCALENDAR\r\n"
 LAST_TOUCHES = 3
+FOLD_AT = 75
+"""icalendar folds a line once it reaches this many octets; pieces then hold 74 at most."""
 
 _VERBS = {
     "call": "Call",
@@ -298,12 +300,42 @@ def follow_up_component(
         summary(follow_up),
         description(follow_up, today),
     )
-    if prospect.tags:
-        component.add("CATEGORIES", Categories(list(prospect.tags)))
+    tags = [tag for tag in prospect.tags if clean_text(tag).strip()]
+    if tags:
+        component.add("CATEGORIES", Categories(tags))
     uri = contact_uri(prospect, follow_up.channel)
     if uri:
         component.add("URL", uri)
     return component
+
+
+def fold(line: str) -> str:
+    """`line` folded exactly as icalendar folds it, without its per-character loop.
+
+    Pieces hold at most 74 octets and end on a character boundary; a piece
+    never ends in `\\` or `^` (icalendar keeps escapes whole). Most lines are
+    short and returned as they are. A test checks this against icalendar.
+    """
+    data = line.encode("utf-8")
+    if len(data) < FOLD_AT:
+        return line
+    pieces = []
+    start = 0
+    while len(data) - start > FOLD_AT - 1:
+        end = start + FOLD_AT - 1
+        while data[end] & 0xC0 == 0x80:  # inside a multi-byte character: back off to its start
+            end -= 1
+        if data[end - 1] in b"\\^" and end - 1 > start:
+            end -= 1
+        pieces.append(data[start:end])
+        start = end
+    pieces.append(data[start:])
+    return b"\r\n ".join(pieces).decode("utf-8")
+
+
+def serialise(component: Component) -> bytes:
+    """`component.to_ical()`, byte for byte, with the faster `fold`."""
+    return "".join(f"{fold(line)}\r\n" for line in component.content_lines() if line).encode("utf-8")
 
 
 @functools.lru_cache(maxsize=65536)
@@ -311,7 +343,7 @@ def component_bytes(
     follow_up: FollowUp, today: dt.date, calendar: CalendarConfig, todo: bool, zone: str | None
 ) -> bytes:
     """`follow_up_component(...).to_ical()`, cached: the key holds everything the bytes depend on."""
-    return bytes(follow_up_component(follow_up, today, calendar, todo, zone).to_ical())
+    return serialise(follow_up_component(follow_up, today, calendar, todo, zone))
 
 
 def digest_component(
@@ -348,7 +380,7 @@ def digest_bytes(
     zone: str | None,
 ) -> bytes:
     """`digest_component(...).to_ical()`, cached like `component_bytes`."""
-    return bytes(digest_component(day, follow_ups, today, calendar, todo, zone).to_ical())
+    return serialise(digest_component(day, follow_ups, today, calendar, todo, zone))
 
 
 def calendar_header(calendar: CalendarConfig, zone: str | None) -> Calendar:

@@ -1,0 +1,364 @@
+"""The feed itself (SPEC §5): valid for a strict independent parser, escaped, stable, placed right."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import icalendar
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from ical.calendar import Calendar as StrictCalendar
+from ical.calendar_stream import IcsCalendarStream
+from icalendar.parser import Contentline
+
+from mdfollow import ics
+from mdfollow.model import CalendarConfig, Config, FollowUp, Prospect, Reason, Touch
+
+TODAY = dt.date(2026, 11, 30)  # a Monday
+CONFIG = Config(cadences={}, calendar=CalendarConfig(timezone="Europe/London"))
+
+
+def config(**calendar: Any) -> Config:
+    return dataclasses.replace(CONFIG, calendar=dataclasses.replace(CONFIG.calendar, **calendar))
+
+
+def touch(day: str, channel: str = "email", note: str = "", direction: str = "out", line: int = 10) -> Touch:
+    return Touch(dt.date.fromisoformat(day), None, channel, direction, note, line)  # type: ignore[arg-type]
+
+
+def follow_up(
+    id: str = "jane",
+    due: str | None = "2026-12-01",
+    *,
+    name: str = "Jane Doe",
+    company: str | None = "Acme Corp",
+    reason: Reason = "cadence",
+    number: int = 4,
+    channel: str | None = "call",
+    time: dt.time | None = None,
+    **fields: Any,
+) -> FollowUp:
+    prospect = Prospect(id=id, path=Path(f"prospects/{id}.md"), name=name, company=company, **fields)
+    day = dt.date.fromisoformat(due) if due else None
+    return FollowUp(prospect, day, reason, number, channel, time)
+
+
+def validate(feed: bytes) -> StrictCalendar:
+    """Every check a picky client makes: CRLF only, folded at 75 octets, parses strictly."""
+    assert feed.endswith(b"\r\n")
+    assert b"\n" not in feed.replace(b"\r\n", b"")
+    assert b"\r" not in feed.replace(b"\r\n", b"")
+    for line in feed.split(b"\r\n"):
+        assert len(line) <= 75, line
+        line.decode("utf-8")  # no multi-byte character split by a fold
+    return IcsCalendarStream.calendar_from_ics(feed.decode("utf-8"))
+
+
+def lines(feed: bytes) -> list[str]:
+    """The unfolded content lines."""
+    return feed.decode("utf-8").replace("\r\n ", "").split("\r\n")[:-1]
+
+
+def build(follow_ups: Sequence[FollowUp], cfg: Config = CONFIG, **options: Any) -> bytes:
+    return ics.build_feed(follow_ups, TODAY, cfg, **options)
+
+
+def test_an_all_day_event_carries_everything_needed_to_make_the_contact() -> None:
+    item = follow_up(
+        emails=("jane@acme.example",),
+        phones=("+44 20 7946 0001",),
+        tags=("warm", "quote"),
+        created=dt.date(2026, 11, 1),
+        touches=(
+            touch("2026-11-01", "meeting", "met at the stand"),
+            touch("2026-11-02", "email", "sent quote #1042"),
+            touch("2026-11-09", "call", "no answer"),
+            touch("2026-11-10", "email", "busy until December", "in"),
+        ),
+        notes=(touch("2026-11-11", "note", "prefers mornings", line=20),),
+    )
+    feed = build([item])
+    [event] = validate(feed).events
+    assert event.uid == "jane-4@mdfollow"
+    assert (event.dtstart, event.dtend) == (dt.date(2026, 12, 1), dt.date(2026, 12, 2))
+    assert event.summary == "Call Jane Doe (Acme Corp) — touch #4"
+    assert event.categories == ["warm", "quote"]
+    assert event.description is not None
+    assert event.description.splitlines() == [
+        "Jane Doe — Acme Corp",
+        "Email: jane@acme.example",
+        "Phone: +44 20 7946 0001",
+        "Why: next touch of the cadence; suggested: call (touch #4)",
+        "Last touches:",
+        "- 2026-11-09 call: no answer",
+        "- 2026-11-10 email in: busy until December",
+        "- 2026-11-11 note: prefers mornings",
+        "File: prospects/jane.md",
+    ]
+    assert event.dtstamp == dt.datetime(2026, 11, 11, tzinfo=dt.UTC)  # the latest dated change
+    assert event.last_modified == event.dtstamp
+    [alarm] = event.alarm
+    assert (alarm.action, alarm.trigger) == ("DISPLAY", dt.timedelta(hours=9))
+    assert "DTSTART;VALUE=DATE:20261201" in lines(feed)
+    assert "URL:tel:+442079460001" in lines(feed)  # a call: the phone number is the useful link
+    assert "TRANSP:TRANSPARENT" in lines(feed)  # a reminder must not mark the user busy
+
+
+def test_an_email_follow_up_links_the_address() -> None:
+    feed = build([follow_up(channel="email", emails=("jane+sales@acme.example",), phones=("0113 496 0000",))])
+    assert "URL:mailto:jane+sales@acme.example" in lines(feed)
+
+
+def test_calendar_properties_say_what_the_feed_is_and_how_often_to_refresh() -> None:
+    feed = build([follow_up()], config(name="Sales; Leeds, UK"))
+    text = lines(feed)
+    assert text[:3] == ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//mdfollow//mdfollow//EN"]
+    for expected in (
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        "X-WR-CALNAME:Sales\\; Leeds\\, UK",
+        "REFRESH-INTERVAL;VALUE=DURATION:PT1H",
+        "X-PUBLISHED-TTL:PT1H",
+    ):
+        assert expected in text
+    assert validate(feed).prodid == "-//mdfollow//mdfollow//EN"
+
+
+def test_exhausted_follow_ups_are_left_out_and_the_order_is_due_then_name() -> None:
+    items = [
+        follow_up("zed", "2026-12-01", name="Zed"),
+        follow_up("gone", None, reason="exhausted"),
+        follow_up("amy", "2026-12-01", name="amy"),
+        follow_up("bob", "2026-12-03", name="Bob"),
+        follow_up("early", "2026-12-02", name="Early"),
+    ]
+    uids = [e.uid for e in validate(build(items)).events]
+    assert uids == ["amy-4@mdfollow", "zed-4@mdfollow", "early-4@mdfollow", "bob-4@mdfollow"]
+
+
+def test_overdue_follow_ups_move_onto_today_even_on_a_weekend_unless_kept() -> None:
+    sunday = dt.date(2026, 11, 29)
+    item = follow_up(due="2026-11-20", touches=(touch("2026-11-10"),))
+    [moved] = validate(ics.build_feed([item], sunday, CONFIG)).events
+    assert moved.dtstart == sunday
+    assert moved.dtstamp == dt.datetime(2026, 11, 29, tzinfo=dt.UTC)  # moved today: changed today
+    assert moved.description is not None and "Overdue since 2026-11-20 (9 days)" in moved.description
+    [kept] = validate(ics.build_feed([item], sunday, config(overdue="keep"))).events
+    assert kept.dtstart == dt.date(2026, 11, 20)
+    assert kept.dtstamp == dt.datetime(2026, 11, 10, tzinfo=dt.UTC)
+
+
+def test_days_limits_the_feed_to_the_horizon_keeping_overdue_ones() -> None:
+    items = [follow_up("late", "2026-11-02"), follow_up("soon", "2026-12-03"), follow_up("far", "2026-12-04")]
+    uids = {e.uid for e in validate(build(items, days=3)).events}
+    assert uids == {"late-4@mdfollow", "soon-4@mdfollow"}
+    assert len(validate(build(items, days=0)).events) == 1
+    assert len(validate(build(items)).events) == 3
+
+
+def test_timed_events_use_the_zone_with_one_vtimezone_covering_summer_and_winter() -> None:
+    items = [follow_up("winter", "2026-12-01"), follow_up("summer", "2027-07-01")]
+    feed = build(items, config(time=dt.time(9, 30), duration=dt.timedelta(minutes=20), alarm=dt.time(9, 0)))
+    calendar = validate(feed)
+    winter, summer = calendar.events
+    assert isinstance(winter.dtstart, dt.datetime) and isinstance(summer.dtstart, dt.datetime)
+    assert winter.dtstart.utcoffset() == dt.timedelta(0)
+    assert summer.dtstart.utcoffset() == dt.timedelta(hours=1)
+    assert summer.dtstart.replace(tzinfo=None) == dt.datetime(2027, 7, 1, 9, 30)
+    assert winter.end - winter.start == dt.timedelta(minutes=20)
+    assert winter.alarm[0].trigger == dt.timedelta(minutes=-30)
+    assert [tz.tz_id for tz in calendar.timezones] == ["Europe/London"]
+    text = lines(feed)
+    assert "DTSTART;TZID=Europe/London:20270701T093000" in text
+    assert "X-WR-TIMEZONE:Europe/London" in text
+    assert text.count("BEGIN:VTIMEZONE") == 1
+    assert "COMMENT:This timezone only works from 2026-01-01 to 2028-01-01." in text
+
+
+def test_a_follow_up_with_its_own_time_is_timed_even_in_an_all_day_feed() -> None:
+    items = [follow_up("bob", "2026-12-01", time=dt.time(14, 30)), follow_up("amy", "2026-12-02")]
+    feed = build(items)
+    timed, all_day = validate(feed).events
+    assert isinstance(timed.dtstart, dt.datetime)
+    assert timed.dtstart.replace(tzinfo=None) == dt.datetime(2026, 12, 1, 14, 30)
+    assert timed.alarm[0].trigger == -dt.timedelta(hours=5, minutes=30)  # 09:00 on the day
+    assert all_day.dtstart == dt.date(2026, 12, 2)
+    assert lines(feed).count("BEGIN:VTIMEZONE") == 1
+
+
+def test_an_alarm_across_a_dst_change_still_rings_at_the_clock_time() -> None:
+    # 2027-03-28: UK clocks go forward at 01:00; 09:00 → 14:00 is 5 hours of wall clock and of real time
+    item = follow_up(due="2027-03-28", time=dt.time(14, 0))
+    [event] = validate(build([item], config(alarm=dt.time(0, 30)))).events
+    assert event.alarm[0].trigger == -dt.timedelta(hours=12, minutes=30)
+
+
+def test_no_alarm_when_none_is_configured_and_no_zone_for_all_day_feeds() -> None:
+    feed = build([follow_up()], config(alarm=None))
+    text = lines(feed)
+    assert "BEGIN:VALARM" not in text
+    assert "BEGIN:VTIMEZONE" not in text
+
+
+def test_local_time_zone_comes_from_tz(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "America/New_York")
+    assert ics.local_timezone() == "America/New_York"
+    monkeypatch.setenv("TZ", ":/usr/share/zoneinfo/Asia/Tokyo")
+    assert ics.local_timezone() == "Asia/Tokyo"
+    feed = build([follow_up()], config(timezone="local", time=dt.time(9, 0)))
+    assert "DTSTART;TZID=Asia/Tokyo:20261201T090000" in lines(feed)
+    validate(feed)
+
+
+def test_an_unknown_local_zone_gives_floating_times(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ics, "local_timezone", lambda: None)
+    feed = build([follow_up()], config(timezone="local", time=dt.time(9, 0)))
+    text = lines(feed)
+    assert "DTSTART:20261201T090000" in text
+    assert not any(line.startswith(("BEGIN:VTIMEZONE", "X-WR-TIMEZONE")) for line in text)
+    [event] = validate(feed).events
+    assert event.dtstart == dt.datetime(2026, 12, 1, 9, 0)
+
+
+def test_todo_gives_tasks_needing_action() -> None:
+    items = [follow_up("amy", "2026-12-01"), follow_up("bob", "2026-12-02", time=dt.time(10, 0))]
+    feed = build(items, todo=True)
+    calendar = validate(feed)
+    assert calendar.events == []
+    all_day, timed = calendar.todos
+    assert (all_day.due, all_day.dtstart) == (dt.date(2026, 12, 1), None)
+    assert isinstance(timed.dtstart, dt.datetime) and isinstance(timed.due, dt.datetime)
+    assert timed.due - timed.dtstart == dt.timedelta(minutes=15)
+    assert lines(feed).count("STATUS:NEEDS-ACTION") == 2
+    assert all_day.alarms[0].trigger == dt.timedelta(hours=9)
+    assert "TRIGGER;RELATED=END:PT9H" in lines(feed)  # relative to DUE: there is no DTSTART
+
+
+def test_digest_gives_one_event_a_day_listing_who_is_due() -> None:
+    items = [
+        follow_up("late", "2026-11-20", name="Late Larry", company=None),
+        follow_up("amy", "2026-11-30", name="Amy"),
+        follow_up("bob", "2026-12-02", name="Bob", channel="email"),
+    ]
+    feed = build(items, config(digest=True))
+    today, later = validate(feed).events
+    assert (today.uid, today.dtstart, today.summary) == ("digest-20261130@mdfollow", TODAY, "Follow-ups (2)")
+    assert today.description is not None
+    assert today.description.splitlines() == [  # by due date, then name: the overdue one first
+        "Call Late Larry — touch #4 — prospects/late.md",
+        "Call Amy (Acme Corp) — touch #4 — prospects/amy.md",
+    ]
+    assert (later.summary, later.dtstart) == ("Follow-ups (1)", dt.date(2026, 12, 2))
+    [todo] = validate(build(items[2:], config(digest=True), todo=True)).todos
+    assert todo.summary == "Follow-ups (1)"
+
+
+def test_stamps_and_sequence_come_from_the_data_and_rise_when_a_follow_up_moves_later() -> None:
+    base = follow_up(due="2026-12-01", created=dt.date(2026, 10, 1), touches=(touch("2026-11-03"),))
+    snoozed = dataclasses.replace(base, due=dt.date(2026, 12, 14), reason="next")
+    [before] = validate(build([base])).events
+    [after] = validate(build([snoozed])).events
+    assert before.uid == after.uid
+    assert before.dtstamp == after.dtstamp == dt.datetime(2026, 11, 3, tzinfo=dt.UTC)
+    assert before.sequence is not None and after.sequence is not None
+    assert after.sequence > before.sequence
+    assert build([base]) == build([base])
+
+
+def test_joined_component_chunks_equal_the_whole_calendar_serialised_by_icalendar() -> None:
+    items = [
+        follow_up("amy", "2026-11-20", tags=("a,b", "c"), emails=("amy@x.example",)),
+        follow_up("bob", "2027-06-01", time=dt.time(8, 15), notes=(touch("2026-11-01", "note", "x" * 300),)),
+        follow_up("cy", None, reason="exhausted"),
+    ]
+    for cfg, todo in [
+        (CONFIG, False),
+        (CONFIG, True),
+        (config(time=dt.time(9, 0)), False),
+        (config(digest=True, time=dt.time(9, 0)), True),
+        (config(overdue="keep", alarm=None), False),
+    ]:
+        whole = ics.build_calendar(items, TODAY, cfg, todo=todo).to_ical()
+        assert build(items, cfg, todo=todo) == whole
+        validate(whole)
+
+
+def test_components_are_cached_by_everything_they_depend_on() -> None:
+    item = follow_up()
+    first = ics.component_bytes(item, TODAY, CONFIG.calendar, False, "Europe/London")
+    hits = ics.component_bytes.cache_info().hits
+    assert ics.component_bytes(item, TODAY, CONFIG.calendar, False, "Europe/London") is first
+    assert ics.component_bytes.cache_info().hits == hits + 1
+    assert ics.component_bytes(item, TODAY, CONFIG.calendar, True, "Europe/London") != first
+    moved = dataclasses.replace(item, due=dt.date(2026, 12, 2))
+    assert ics.component_bytes(moved, TODAY, CONFIG.calendar, False, "Europe/London") != first
+
+
+def test_a_literal_backslash_n_stays_two_characters() -> None:
+    # icalendar 7.3's own escaping turns `\N` into a line break; ours must not.
+    note = r"C:\New folder\N and \n, \\ done"
+    item = follow_up(name=r"Back\Nslash", notes=(touch("2026-11-01", "note", note),))
+    [event] = validate(build([item])).events
+    assert event.summary == r"Call Back\Nslash (Acme Corp) — touch #4"
+    assert event.description is not None and f"- 2026-11-01 note: {note}" in event.description.splitlines()
+    assert r"Back\\Nslash" in lines(build([item]))[lines(build([item])).index("BEGIN:VEVENT") + 1]
+
+
+def test_a_note_cannot_inject_a_property_or_a_component() -> None:
+    evil = "x\r\nEND:VEVENT\nBEGIN:VEVENT\nUID:evil\r\nSUMMARY:owned\rDTSTART:19700101"
+    item = follow_up(name=evil, tags=(evil,), notes=(touch("2026-11-01", "note", evil),))
+    feed = build([item])
+    [event] = validate(feed).events
+    assert event.uid == "jane-4@mdfollow"
+    assert lines(feed).count("BEGIN:VEVENT") == 1
+    assert event.summary == f"Call {ics.clean_text(evil)} (Acme Corp) — touch #4"
+
+
+USER_TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=120)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=USER_TEXT.filter(lambda s: s.strip()), note=USER_TEXT, tag=USER_TEXT)
+def test_any_user_text_reads_back_unchanged_through_the_strict_parser(name: str, note: str, tag: str) -> None:
+    item = follow_up(name=name, company=None, tags=(tag,), notes=(touch("2026-11-01", "note", note),))
+    feed = build([item])
+    [event] = validate(feed).events
+    assert event.summary == f"Call {ics.clean_text(name)} — touch #4"
+    assert event.description is not None
+    logged = f"- 2026-11-01 note: {ics.clean_text(note)}" if note else "- 2026-11-01 note"
+    assert f"{logged}\nFile: prospects/jane.md" in event.description
+    if not ics.clean_text(tag).strip():
+        assert event.categories == []  # a blank tag is no category
+        return
+    # The `ical` parser splits CATEGORIES at every comma, escaped or not (a bug of its own);
+    # icalendar reads the escaped comma back as part of the tag.
+    [parsed] = icalendar.Calendar.from_ical(feed).walk("VEVENT")
+    assert [str(c) for c in parsed["CATEGORIES"].cats] == [ics.clean_text(tag)]
+    if "," not in tag:
+        assert event.categories == [ics.clean_text(tag)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.sampled_from("ab\\^;,:é—🙂\t "), max_size=400) | st.text(max_size=300))
+def test_fold_matches_icalendar_byte_for_byte(line: str) -> None:
+    line = line.replace("\n", "").replace("\r", "")
+    assert ics.fold(line) == Contentline(line).to_ical().decode("utf-8")
+
+
+def test_folded_lines_never_split_a_multi_byte_character() -> None:
+    item = follow_up(name="Zoë " + "🙂é" * 60, notes=(touch("2026-11-01", "note", "日本語" * 50),))
+    feed = build([item])
+    assert max(len(line) for line in feed.split(b"\r\n")) <= 75
+    [event] = validate(feed).events
+    assert event.summary is not None and "🙂é" * 60 in event.summary
+
+
+def test_clean_text_keeps_tabs_and_turns_line_separators_into_newlines() -> None:
+    assert ics.clean_text("a\tb\u2028c\x00d\r\ne\rf\x7f") == "a\tb\ncd\ne\nf"
+    assert re.fullmatch(r"[^\x00-\x08\x0b-\x1f\x7f]*", ics.escape_text("\x01\n;,\\"))
