@@ -1,0 +1,112 @@
+"""`watch` and `serve`: the feed kept current while the folder changes.
+
+watchdog, http.server and icalendar are imported inside the commands, so the
+other commands do not pay for them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import signal
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mdfollow.cli.app import app, env
+from mdfollow.live import Build
+
+TodoOption = Annotated[bool, typer.Option("--todo", help="Tasks (VTODO) instead of events.")]
+DaysOption = Annotated[
+    int | None, typer.Option("--days", min=0, help="Only follow-ups due in the next N days.")
+]
+
+
+def _log(message: str) -> None:
+    typer.echo(f"{time.strftime('%H:%M:%S')} {message}", err=True)
+
+
+def _warn(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _clock(ctx: typer.Context) -> Callable[[], dt.date]:
+    """`--today` pins the day; otherwise it is read at every check, so midnight moves the feed."""
+    if ctx.find_root().params.get("today"):
+        pinned = env(ctx).today
+        return lambda: pinned
+    return dt.date.today
+
+
+def _builder(todo: bool, days: int | None) -> Build:
+    from mdfollow.ics import build_feed
+
+    return functools.partial(build_feed, todo=todo, days=days)
+
+
+@contextmanager
+def _until_stopped() -> Iterator[None]:
+    """Ctrl-C, SIGINT and SIGTERM (what `systemctl stop` sends) end the command cleanly, exit 0.
+
+    SIGINT is set explicitly: a shell starts background jobs with it ignored.
+    """
+    stops = (signal.SIGINT, signal.SIGTERM)
+    previous = {number: signal.signal(number, signal.default_int_handler) for number in stops}
+    try:
+        yield
+    except KeyboardInterrupt:
+        _log("stopped")
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+@app.command()
+def watch(
+    ctx: typer.Context,
+    output: Annotated[Path, typer.Option("-o", "--output", help="The feed file to keep current.")],
+    todo: TodoOption = False,
+    days: DaysOption = None,
+) -> None:
+    """Write the feed, then rewrite it whenever the folder changes, and at midnight."""
+    from mdfollow.live import LiveFeed
+    from mdfollow.watch import file_publisher
+
+    root = env(ctx).root
+    live = LiveFeed(
+        root, _builder(todo, days), file_publisher(output), today=_clock(ctx), log=_log, warn=_warn
+    )
+    _log(f"watching {root}, writing {output}; Ctrl-C to stop")
+    with _until_stopped(), live:
+        live.run()
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port; 0 picks a free one.")] = 8765,
+    token: Annotated[
+        str | None,
+        typer.Option("--token", envvar="MDFOLLOW_TOKEN", help="Serve only at /TOKEN/feed.ics."),
+    ] = None,
+    todo: TodoOption = False,
+    days: DaysOption = None,
+) -> None:
+    """Serve the live feed over HTTP at /feed.ics (with --token, only at /TOKEN/feed.ics)."""
+    from mdfollow.live import LiveFeed
+    from mdfollow.serve import FeedServer, FeedState, check_binding, feed_url
+
+    secret = token or None
+    check_binding(host, secret)
+    root = env(ctx).root
+    state = FeedState()
+    live = LiveFeed(root, _builder(todo, days), state.publish, today=_clock(ctx), log=_log, warn=_warn)
+    with _until_stopped(), FeedServer(host, port, state, secret, _log) as server, live:
+        typer.echo(f"Serving the follow-ups of {root} at {feed_url(host, server.port, secret)}")
+        typer.echo(f"Subscribe in a calendar app: {feed_url(host, server.port, secret, 'webcal')}")
+        live.run()

@@ -1,0 +1,223 @@
+"""`serve`'s HTTP side: the feed from memory at one URL, GET and HEAD only, with validators.
+
+Nothing on disk is ever served: the handler knows one path and one body. Each
+request runs in its own daemon thread with a socket timeout, so a slow or stuck
+client holds only its own thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import re
+import socket
+import socketserver
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import formatdate, parsedate_to_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+from mdfollow.errors import MdfollowError
+
+FEED_NAME = "feed.ics"
+REQUEST_TIMEOUT = 10.0
+"""Seconds a client may take to send its request or read the answer."""
+SHUTDOWN_POLL = 0.1
+"""Seconds between checks for a shutdown request: how long Ctrl-C may take."""
+CACHE_CONTROL = "no-cache"
+"""Clients may keep the feed but must revalidate; with the ETag that costs a 304."""
+_TOKEN = re.compile(r"^[A-Za-z0-9._~-]+$")
+_WILDCARDS = {"", "0.0.0.0", "::"}
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_binding(host: str, token: str | None) -> None:
+    """Refuse to publish the feed beyond this machine without a secret in its URL (SPEC §6)."""
+    if token is None and not is_loopback(host):
+        raise MdfollowError(
+            f"refusing to serve on {host} without --token (or MDFOLLOW_TOKEN): "
+            "anyone who can reach it could read your prospects",
+            exit_code=2,
+        )
+    if token is not None and not _TOKEN.match(token):
+        raise MdfollowError("--token may use only letters, digits and . _ ~ - (it goes in the URL)", 2)
+
+
+def feed_url(host: str, port: int, token: str | None, scheme: str = "http") -> str:
+    """The URL to paste into a calendar app; a wildcard bind is named by this machine's name."""
+    name = socket.gethostname() if host in _WILDCARDS else host
+    if ":" in name:
+        name = f"[{name}]"
+    path = f"/{token}/{FEED_NAME}" if token else f"/{FEED_NAME}"
+    return f"{scheme}://{name}:{port}{path}"
+
+
+@dataclass(frozen=True)
+class Published:
+    """One version of the feed, with the validators clients send back."""
+
+    body: bytes
+    etag: str
+    modified: int
+    """When the content last changed, in whole POSIX seconds (HTTP dates have no fractions)."""
+
+
+class FeedState:
+    """The last good feed. Replaced whole, so a request sees one version or the next."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.current: Published | None = None
+        self._clock = clock
+
+    def publish(self, data: bytes) -> None:
+        """A new version; its Last-Modified moves forward even for two changes in one second."""
+        previous = self.current
+        modified = int(self._clock())
+        if previous is not None and modified <= previous.modified:
+            modified = previous.modified + 1
+        etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+        self.current = Published(data, etag, modified)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: FeedServer
+    timeout = REQUEST_TIMEOUT
+
+    def version_string(self) -> str:
+        return "mdfollow"
+
+    def parse_request(self) -> bool:
+        """Answer every method but GET and HEAD with 405 before dispatch (the stdlib says 501)."""
+        if not super().parse_request():
+            return False
+        if self.command in ("GET", "HEAD"):
+            return True
+        self._respond(405, b"method not allowed\n", {"Allow": "GET, HEAD"})
+        return False
+
+    def do_GET(self) -> None:
+        published = self.server.state.current
+        if not self.server.is_feed_path(urlsplit(self.path).path):
+            self._respond(404, b"not found\n")
+        elif published is None:
+            self._respond(503, b"the feed is being built\n", {"Retry-After": "5"})
+        elif self._not_modified(published):
+            self._respond(304, None, self._validators(published))
+        else:
+            headers = {"Content-Type": "text/calendar; charset=utf-8", **self._validators(published)}
+            self._respond(200, published.body, headers)
+
+    do_HEAD = do_GET
+
+    def _validators(self, published: Published) -> dict[str, str]:
+        return {
+            "ETag": published.etag,
+            "Last-Modified": formatdate(published.modified, usegmt=True),
+            "Cache-Control": CACHE_CONTROL,
+        }
+
+    def _not_modified(self, published: Published) -> bool:
+        """RFC 9110 §13.1: If-None-Match wins; If-Modified-Since is used only without it."""
+        match = self.headers.get("If-None-Match")
+        if match is not None:
+            tags = {tag.strip().removeprefix("W/") for tag in match.split(",")}
+            return "*" in tags or published.etag in tags
+        since = self.headers.get("If-Modified-Since")
+        if not since:
+            return False
+        try:
+            when = parsedate_to_datetime(since)
+        except (TypeError, ValueError, IndexError):
+            return False
+        if when.tzinfo is None:
+            return False
+        return published.modified <= when.timestamp()
+
+    def _respond(self, status: int, body: bytes | None, headers: dict[str, str] | None = None) -> None:
+        """Send a whole response; HEAD gets the headers of GET and no body."""
+        self.send_response(status)
+        if body is not None and "Content-Type" not in (headers or {}):
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if body is not None:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if body and self.command != "HEAD":
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """One line per request on stderr, with the token masked: logs get shared."""
+        self.server.log(f"{self.address_string()} {format % args}")
+
+
+class FeedServer(ThreadingHTTPServer):
+    """Serves a `FeedState` at `/feed.ics`, or only at `/<token>/feed.ics` with a token.
+
+    Used as a context manager: entering starts serving in a daemon thread (503
+    until the first feed is published), leaving shuts it down.
+    """
+
+    daemon_threads = True
+    request_queue_size = 256
+
+    def __init__(
+        self, host: str, port: int, state: FeedState, token: str | None, log: Callable[[str], None]
+    ) -> None:
+        self.state, self.token, self._log = state, token, log
+        self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._thread: threading.Thread | None = None
+        try:
+            super().__init__((host, port), _Handler)
+        except OSError as error:
+            raise MdfollowError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+
+    def server_bind(self) -> None:
+        """Bind without HTTPServer's reverse DNS lookup of the host (slow, and off this machine)."""
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name, self.server_port = str(host), int(port)
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+    def is_feed_path(self, path: str) -> bool:
+        """The feed's path; the token is compared in constant time."""
+        if self.token is None:
+            return path == f"/{FEED_NAME}"
+        given, slash, rest = path.removeprefix("/").partition("/")
+        secret_matches = hmac.compare_digest(given.encode(), self.token.encode())
+        return secret_matches and slash == "/" and rest == FEED_NAME
+
+    def log(self, message: str) -> None:
+        self._log(message.replace(self.token, "<token>") if self.token else message)
+
+    def __enter__(self) -> FeedServer:
+        self._thread = threading.Thread(
+            target=self.serve_forever, args=(SHUTDOWN_POLL,), name="mdfollow-serve", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if self._thread is not None:
+            self.shutdown()
+            self._thread.join()
+        self.server_close()

@@ -1,0 +1,247 @@
+"""The feed over HTTP: a real server on 127.0.0.1 and a free port, real requests, and the real CLI."""
+
+from __future__ import annotations
+
+import http.client
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from email.utils import formatdate
+from pathlib import Path
+
+import pytest
+
+from mdfollow.errors import MdfollowError
+from mdfollow.serve import FeedServer, FeedState, check_binding, feed_url
+from tests import test_watch
+from tests.conftest import RunCli
+from tests.test_watch import TIMEOUT, StartWatching, prospect, wait_for
+
+start_watching = test_watch.start_watching
+FEED = b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"
+Response = tuple[int, dict[str, str], bytes]
+
+
+def request(port: int, method: str, path: str, headers: dict[str, str] | None = None) -> Response:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+    try:
+        connection.request(method, path, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+Serve = Callable[..., FeedServer]
+
+
+@pytest.fixture
+def serve() -> Iterator[Serve]:
+    """serve(state, token=None) runs a FeedServer on 127.0.0.1, a free port; stopped at teardown."""
+    servers: list[FeedServer] = []
+
+    def start(state: FeedState, token: str | None = None, log: Callable[[str], None] = print) -> FeedServer:
+        server = FeedServer("127.0.0.1", 0, state, token, log)
+        server.__enter__()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.__exit__(None, None, None)
+
+
+@pytest.fixture
+def published() -> FeedState:
+    state = FeedState(clock=lambda: 1_800_000_000.5)
+    state.publish(FEED)
+    return state
+
+
+def test_get_serves_the_feed_with_validators(serve: Serve, published: FeedState) -> None:
+    status, headers, body = request(serve(published).port, "GET", "/feed.ics")
+    assert (status, body) == (200, FEED)
+    assert headers["Content-Type"] == "text/calendar; charset=utf-8"
+    assert headers["Content-Length"] == str(len(FEED))
+    assert headers["ETag"].startswith('"') and len(headers["ETag"]) > 10
+    assert headers["Last-Modified"] == "Fri, 15 Jan 2027 08:00:00 GMT"
+    assert headers["Cache-Control"] == "no-cache"
+
+
+def test_query_strings_are_ignored(serve: Serve, published: FeedState) -> None:
+    assert request(serve(published).port, "GET", "/feed.ics?client=phone")[0] == 200
+
+
+def test_head_has_the_headers_of_get_and_no_body(serve: Serve, published: FeedState) -> None:
+    port = serve(published).port
+    status, headers, body = request(port, "HEAD", "/feed.ics")
+    _, get_headers, _ = request(port, "GET", "/feed.ics")
+    assert (status, body) == (200, b"")
+    for name in ("Content-Type", "Content-Length", "ETag", "Last-Modified"):
+        assert headers[name] == get_headers[name]
+
+
+def test_304_on_a_matching_etag_and_200_on_another(serve: Serve, published: FeedState) -> None:
+    port = serve(published).port
+    etag = request(port, "GET", "/feed.ics")[1]["ETag"]
+    status, headers, body = request(port, "GET", "/feed.ics", {"If-None-Match": f'"other", {etag}'})
+    assert (status, body, headers["ETag"]) == (304, b"", etag)
+    assert request(port, "GET", "/feed.ics", {"If-None-Match": '"other"'})[0] == 200
+    assert request(port, "HEAD", "/feed.ics", {"If-None-Match": f"W/{etag}"})[0] == 304
+
+
+def test_304_when_not_modified_since(serve: Serve, published: FeedState) -> None:
+    port = serve(published).port
+    modified = request(port, "GET", "/feed.ics")[1]["Last-Modified"]
+    assert request(port, "GET", "/feed.ics", {"If-Modified-Since": modified})[0] == 304
+    earlier = formatdate(1_800_000_000 - 60, usegmt=True)
+    assert request(port, "GET", "/feed.ics", {"If-Modified-Since": earlier})[0] == 200
+    assert request(port, "GET", "/feed.ics", {"If-Modified-Since": "yesterday"})[0] == 200
+    # If-None-Match wins over If-Modified-Since (RFC 9110 §13.2.2)
+    both = {"If-Modified-Since": modified, "If-None-Match": '"other"'}
+    assert request(port, "GET", "/feed.ics", both)[0] == 200
+
+
+def test_a_new_version_gets_a_new_etag_and_a_later_last_modified(serve: Serve, published: FeedState) -> None:
+    port = serve(published).port
+    _, before, _ = request(port, "GET", "/feed.ics")
+    published.publish(FEED + b"\r\n")
+    status, after, body = request(port, "GET", "/feed.ics", {"If-None-Match": before["ETag"]})
+    assert (status, body) == (200, FEED + b"\r\n")
+    assert after["ETag"] != before["ETag"]
+    assert after["Last-Modified"] == "Fri, 15 Jan 2027 08:00:01 GMT"  # same clock second, still later
+    assert request(port, "GET", "/feed.ics", {"If-Modified-Since": before["Last-Modified"]})[0] == 200
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/feed", "/feed.ics/", "/x/feed.ics", "/../mdfollow.toml", "/mdfollow.toml"]
+)
+def test_404_for_any_other_path(serve: Serve, published: FeedState, path: str) -> None:
+    status, _, body = request(serve(published).port, "GET", path)
+    assert status == 404
+    assert b"BEGIN:VCALENDAR" not in body
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS", "BREW"])
+def test_405_for_other_methods(serve: Serve, published: FeedState, method: str) -> None:
+    status, headers, _ = request(serve(published).port, method, "/feed.ics")
+    assert status == 405
+    assert headers["Allow"] == "GET, HEAD"
+
+
+def test_503_until_the_first_feed_is_built(serve: Serve) -> None:
+    status, headers, _ = request(serve(FeedState()).port, "GET", "/feed.ics")
+    assert (status, headers["Retry-After"]) == (503, "5")
+
+
+def test_with_a_token_only_the_token_path_serves(serve: Serve, published: FeedState) -> None:
+    logged: list[str] = []
+    port = serve(published, token="s3cret-Token_1", log=logged.append).port
+    assert request(port, "GET", "/s3cret-Token_1/feed.ics")[0] == 200
+    for path in ("/feed.ics", "/s3cret-Token_2/feed.ics", "/s3cret-Token_1/", "/s3cret-Token_1x/feed.ics"):
+        assert request(port, "GET", path)[0] == 404, path
+    assert logged and not any("s3cret-Token_1" in line for line in logged), logged
+
+
+def test_a_malformed_request_is_answered_and_the_server_goes_on(serve: Serve, published: FeedState) -> None:
+    port = serve(published).port
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as raw:
+        raw.sendall(b"\x00\xffGARBAGE / HTTP/1.1 more\r\n\r\n")
+        assert b"400" in raw.recv(4096)
+    assert request(port, "GET", "/feed.ics")[0] == 200
+
+
+def test_a_silent_client_does_not_block_others(serve: Serve, published: FeedState) -> None:
+    port = serve(published).port
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT):
+        started = time.monotonic()
+        assert request(port, "GET", "/feed.ics")[0] == 200
+        assert time.monotonic() - started < 2
+
+
+def test_200_concurrent_clients_all_get_the_feed(serve: Serve, published: FeedState) -> None:
+    port = serve(published, log=lambda line: None).port
+    ready = threading.Barrier(200, timeout=TIMEOUT)
+
+    def fetch(_: int) -> Response:
+        ready.wait()
+        return request(port, "GET", "/feed.ics")
+
+    with ThreadPoolExecutor(max_workers=200) as pool:
+        responses = list(pool.map(fetch, range(200)))
+    assert [(status, body) for status, _, body in responses] == [(200, FEED)] * 200
+
+
+def test_other_hosts_need_a_token() -> None:
+    for host in ("127.0.0.1", "localhost", "::1", "127.0.0.2"):
+        check_binding(host, None)
+    check_binding("0.0.0.0", "a-long-random-token")
+    with pytest.raises(MdfollowError) as refused:
+        check_binding("192.168.1.10", None)
+    assert refused.value.exit_code == 2
+    with pytest.raises(MdfollowError, match="letters, digits"):
+        check_binding("0.0.0.0", "has/slash")
+
+
+def test_feed_urls() -> None:
+    assert feed_url("127.0.0.1", 8765, None) == "http://127.0.0.1:8765/feed.ics"
+    assert feed_url("::1", 80, "t0k", "webcal") == "webcal://[::1]:80/t0k/feed.ics"
+    assert feed_url("0.0.0.0", 1, "t") == f"http://{socket.gethostname()}:1/t/feed.ics"
+
+
+def test_serve_refuses_a_public_host_without_a_token(run: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MDFOLLOW_TOKEN", raising=False)
+    result = run("serve", "--host", "0.0.0.0")
+    assert result.exit_code == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "--token" in result.stderr
+    assert result.stdout == ""
+
+
+def test_the_served_feed_follows_the_folder_and_survives_a_broken_config(
+    folder: Path, serve: Serve, start_watching: StartWatching
+) -> None:
+    (folder / "ann.md").write_text(prospect("Ann", "2026-11-20"))
+    state = FeedState()
+    server = serve(state)
+    harness = start_watching(state.publish)
+    assert request(server.port, "GET", "/feed.ics")[2] == b"ann 2026-11-20 prospects\n"
+    (folder / "bob.md").write_text(prospect("Bob", "2026-11-23"))
+    wait_for(lambda: b"bob" in request(server.port, "GET", "/feed.ics")[2], "bob in the served feed")
+    good = request(server.port, "GET", "/feed.ics")
+    (folder / "mdfollow.toml").write_text("reply = [\n")
+    (folder / "cat.md").write_text(prospect("Cat", "2026-11-23"))
+    wait_for(lambda: any(line.startswith("error: ") for line in harness.logs), "the config error logged")
+    assert request(server.port, "GET", "/feed.ics") == good
+
+
+def test_serve_command_prints_its_url_serves_and_exits_0_on_sigint(folder: Path, tmp_path: Path) -> None:
+    (folder / "jane.md").write_text(prospect("Jane Doe", "2026-11-20"))
+    stdout, stderr = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    command = [sys.executable, "-m", "mdfollow", "--dir", str(folder), "--today", "2026-11-30"]
+    with stdout.open("wb") as out, stderr.open("wb") as errors:
+        process = subprocess.Popen([*command, "serve", "--port", "0"], stdout=out, stderr=errors)
+        try:
+            wait_for(lambda: "webcal://" in stdout.read_text(), "the printed URLs")
+            url = stdout.read_text().split()
+            http_url = next(word for word in url if word.startswith("http://127.0.0.1:"))
+            port = int(http_url.split(":")[2].split("/")[0])
+            assert http_url == f"http://127.0.0.1:{port}/feed.ics"
+            status, headers, body = request(port, "GET", "/feed.ics")
+            assert (status, headers["Content-Type"]) == (200, "text/calendar; charset=utf-8")
+            assert b"UID:jane-1@mdfollow" in body
+            (folder / "jane.md").write_text(
+                prospect("Jane Doe", "2026-11-20", "## Touches\n- 2026-11-27 call:\n")
+            )
+            wait_for(lambda: b"UID:jane-2@mdfollow" in request(port, "GET", "/feed.ics")[2], "the new feed")
+        finally:
+            process.send_signal(signal.SIGINT)
+            code = process.wait(TIMEOUT)
+    log = stderr.read_text()
+    assert code == 0, log
+    assert "Traceback" not in log
