@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -151,3 +152,26 @@ def test_vobject_is_not_imported_at_startup() -> None:
     code = "import sys, mdfollow.cli; print('vobject' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_only_on_a_terminal_and_only_for_large_files(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert not imports.Progress(imports.PROGRESS_FROM - 1).enabled
+    progress = imports.Progress(imports.PROGRESS_FROM)
+    progress.step()
+    progress.echo("a/path.md")
+    progress.close()
+    assert capsys.readouterr().out == "a/path.md\n"
+    shown = terminal.getvalue()
+    assert shown.startswith(f"\rimporting 1/{imports.PROGRESS_FROM}\r\x1b[K")
+    assert shown.endswith("\r\x1b[K")
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    assert not imports.Progress(1000).enabled
