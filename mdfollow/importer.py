@@ -327,7 +327,7 @@ def read_csv(path: Path, text: str) -> tuple[str, list[Contact], list[Problem]]:
     """Records of a CSV with a header row (found below any preamble; `,`, `;` or tab separated)."""
     found = _find_header(text)
     if found is None:
-        first = next((row for _, row in _rows(text, ",") if any(c.strip() for c in row)), [])
+        first = next((r for _, r in _rows(text, ",") if isinstance(r, list) and any(map(str.strip, r))), [])
         seen = ", ".join(repr(c.strip()) for c in first[:8] if c.strip()) or "none"
         raise MdfollowError(
             f"{path}: no name column found (expected a header such as Name, Full Name, "
@@ -336,28 +336,30 @@ def read_csv(path: Path, text: str) -> tuple[str, list[Contact], list[Problem]]:
     delimiter, header_line, mapping = found
     contacts: list[Contact] = []
     problems: list[Problem] = []
-    try:
-        for line, row in _rows(text, delimiter):
-            if line <= header_line or not any(cell.strip() for cell in row):
-                continue
-            extra = row[len(mapping.headers) :]
-            if any(cell.strip() for cell in extra):
-                problems.append(
-                    Problem(
-                        path,
-                        line,
-                        f"{len(row)} values for {len(mapping.headers)} columns "
-                        f"(an unquoted {_describe(delimiter)} in a value?): skipped",
-                    )
+    for line, row in _rows(text, delimiter):
+        if line <= header_line:
+            continue
+        if isinstance(row, csv.Error):
+            problems.append(Problem(path, line, f"unreadable record ({row}): skipped"))
+            continue
+        if not any(cell.strip() for cell in row):
+            continue
+        extra = row[len(mapping.headers) :]
+        if any(cell.strip() for cell in extra):
+            problems.append(
+                Problem(
+                    path,
+                    line,
+                    f"{len(row)} values for {len(mapping.headers)} columns "
+                    f"(an unquoted {_describe(delimiter)} in a value?): skipped",
                 )
-                continue
-            contact = mapping.contact(line, row[: len(mapping.headers)])
-            if isinstance(contact, str):
-                problems.append(Problem(path, line, contact))
-            else:
-                contacts.append(contact)
-    except csv.Error as error:
-        problems.append(Problem(path, 0, f"cannot read the rest of the file: {error}"))
+            )
+            continue
+        contact = mapping.contact(line, row[: len(mapping.headers)])
+        if isinstance(contact, str):
+            problems.append(Problem(path, line, contact))
+        else:
+            contacts.append(contact)
     kind = mapping.kind if delimiter == "," else f"{mapping.kind}, {_describe(delimiter)}-separated"
     return f"{kind} (header on line {header_line})", contacts, problems
 
@@ -366,11 +368,19 @@ def _describe(delimiter: str) -> str:
     return {",": "comma", ";": "semicolon", "\t": "tab"}[delimiter]
 
 
-def _rows(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """(first line of the record, its cells); blank lines come out as empty rows."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+def _rows(text: str, delimiter: str) -> Iterator[tuple[int, list[str] | csv.Error]]:
+    """(first line of the record, its cells, or the error that makes it unreadable); blank
+    lines come out as empty rows. Strict quoting, so a stray quote is an error on its record
+    instead of silently swallowing the lines after it; reading goes on after an error."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     line = 1
-    for row in reader:
+    while True:
+        try:
+            row: list[str] | csv.Error = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            row = error
         yield line, row
         line = reader.line_num + 1
 
@@ -378,15 +388,12 @@ def _rows(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
 def _find_header(text: str) -> tuple[str, int, Columns] | None:
     """The delimiter, line and mapping of the first row, near the top, that names a name column."""
     for delimiter in (",", ";", "\t"):
-        try:
-            for count, (line, row) in enumerate(_rows(text, delimiter)):
-                if count >= HEADER_SEARCH_ROWS:
-                    break
-                mapping = columns(row)
-                if mapping.has_name:
-                    return delimiter, line, mapping
-        except csv.Error:
-            continue
+        for count, (line, row) in enumerate(_rows(text, delimiter)):
+            if count >= HEADER_SEARCH_ROWS:
+                break
+            mapping = columns(row) if isinstance(row, list) else None
+            if mapping is not None and mapping.has_name:
+                return delimiter, line, mapping
     return None
 
 

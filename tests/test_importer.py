@@ -206,6 +206,16 @@ def test_bad_rows_are_reported_with_their_line_and_the_rest_read() -> None:
     ]
 
 
+def test_a_stray_quote_spoils_only_its_own_record() -> None:
+    text = 'Name,Email\n"Ann" Lee,ann@x.example\nBob,bob@x.example\n"Cy,cy@x.example\nDee,dee@x.example\n'
+    found = read_contacts(Path("x.csv"), text.encode())
+    assert [c.name for c in found.contacts] == ["Bob"]
+    assert [str(p) for p in found.problems] == [
+        "x.csv:2: unreadable record (',' expected after '\"'): skipped",
+        "x.csv:4: unreadable record (unexpected end of data): skipped",
+    ]
+
+
 def test_an_email_cell_without_at_sign_is_kept_as_a_detail() -> None:
     [ann] = read_contacts(Path("x.csv"), b"Name,Email\nAnn,ask reception\n").contacts
     assert (ann.emails, ann.details) == ((), ("Email: ask reception",))

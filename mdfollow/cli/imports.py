@@ -70,7 +70,8 @@ def import_contacts(
     found = read_contacts(file, data)
     settings = env(ctx)
     folder = settings.load()
-    typer.echo(f"{file}: {found.kind}, {found.encoding}, {len(found.contacts)} contacts")
+    count = len(found.contacts)
+    typer.echo(f"{file}: {found.kind}, {found.encoding}, {count} contact{'' if count == 1 else 's'}")
     new, skipped = plan_import(found.contacts, folder.prospects)
     for problem in found.problems:
         typer.echo(str(problem), err=True)
