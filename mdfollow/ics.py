@@ -42,6 +42,8 @@ EPOCH = dt.date(2000, 1, 1)
 """SEQUENCE counts days from here: any fixed day works, it only has to be stable."""
 FOOTER = b"END:VCALENDAR\r\n"
 LAST_TOUCHES = 3
+LAST_DAY = dt.date(dt.MAXYEAR - 1, 12, 31)
+"""Follow-ups due later (a typo'd `next: 9999-…`) are left out: no room for their end or zone."""
 FOLD_AT = 75
 """icalendar folds a line once it reaches this many octets; pieces then hold 74 at most."""
 
@@ -422,7 +424,11 @@ def plan(follow_ups: Iterable[FollowUp], today: dt.date, config: Config, days: i
     calendar = config.calendar
     horizon = today + dt.timedelta(days=days) if days is not None else None
     chosen = sorted(
-        (f for f in follow_ups if f.due is not None and (horizon is None or f.due <= horizon)),
+        (
+            f
+            for f in follow_ups
+            if f.due is not None and f.due <= LAST_DAY and (horizon is None or f.due <= horizon)
+        ),
         key=lambda f: (f.due or dt.date.max, f.prospect.name.casefold(), f.prospect.id),
     )
     zone = feed_timezone(calendar)

@@ -154,6 +154,11 @@ def test_overdue_follow_ups_move_onto_today_even_on_a_weekend_unless_kept() -> N
     assert kept.dtstamp == dt.datetime(2026, 11, 10, tzinfo=dt.UTC)
 
 
+def test_a_follow_up_at_the_end_of_time_is_left_out_rather_than_crashing() -> None:
+    items = [follow_up("far", "9999-12-31", time=dt.time(23, 55)), follow_up("near", "2026-12-01")]
+    assert [e.uid for e in validate(build(items, config(time=dt.time(9, 0)))).events] == ["near-4@mdfollow"]
+
+
 def test_days_limits_the_feed_to_the_horizon_keeping_overdue_ones() -> None:
     items = [follow_up("late", "2026-11-02"), follow_up("soon", "2026-12-03"), follow_up("far", "2026-12-04")]
     uids = {e.uid for e in validate(build(items, days=3)).events}

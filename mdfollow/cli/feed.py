@@ -18,7 +18,7 @@ from mdfollow.schedule import schedule
 def ics(
     ctx: typer.Context,
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write the feed to FILE (atomically).")
+        Path | None, typer.Option("-o", "--output", help="Write the feed to this file, atomically.")
     ] = None,
     todo: Annotated[bool, typer.Option("--todo", help="Tasks (VTODO) instead of events.")] = False,
     days: Annotated[
