@@ -185,6 +185,7 @@ def create_prospect(
     next: dt.date | None = None,
     created: dt.date | None = None,
     extra_body: str = "",
+    taken: set[str] | None = None,
 ) -> Path:
     """Write a new prospect file `<slug>.md` in `root` and return its path.
 
@@ -193,6 +194,9 @@ def create_prospect(
     in the folder. Values are stripped; empty ones are left out. `extra_body` is Markdown
     put between the title and the (empty) touch log. Raises MdfollowError, writing
     nothing, when the values would not read back as given (e.g. an empty name).
+
+    `taken`: the ids in use, from `taken_ids(root)`, for a caller creating many files (the
+    folder is then not walked again each time); the new id is added to it.
     """
     fields: dict[str, Any] = {
         "name": name.strip(),
@@ -213,13 +217,20 @@ def create_prospect(
     if problems or wrong or written is None or written.touches or written.notes:
         reason = problems[0].message if problems else f"{', '.join(wrong) or 'the log'} would not read back"
         raise MdfollowError(f"cannot write a prospect file for {name!r}: {reason}")
-    taken = {item.stem.lower() for item in prospect_files(root, ()) if isinstance(item, Path)}
+    if taken is None:
+        taken = taken_ids(root)
     for number in itertools.count(1):
         slug = base if number == 1 else f"{base}-{number}"
         path = root / f"{slug}.md"
         if slug not in taken and write_new(path, data):
+            taken.add(slug)
             return path
     raise AssertionError("unreachable: itertools.count never ends")
+
+
+def taken_ids(root: Path) -> set[str]:
+    """The ids a new file must not take: every Markdown file's name anywhere in the folder."""
+    return {item.stem.lower() for item in prospect_files(root, ()) if isinstance(item, Path)}
 
 
 def write_new(path: Path, data: bytes) -> bool:

@@ -451,3 +451,13 @@ def test_create_prospect_refuses_what_would_not_read_back(tmp_path: Path) -> Non
     with pytest.raises(MdfollowError, match="would not read back"):
         create_prospect(tmp_path, "Jo", extra_body="## Touches\n- 2026-01-01 call: sneaky")
     assert os.listdir(tmp_path) == []
+
+
+def test_a_bulk_creator_can_share_the_taken_ids(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "ann.md").write_text("not even a prospect")
+    taken = edit.taken_ids(tmp_path)
+    assert taken == {"ann"}
+    paths = [create_prospect(tmp_path, "Ann", taken=taken) for _ in range(2)]
+    assert [p.name for p in paths] == ["ann-2.md", "ann-3.md"]
+    assert taken == {"ann", "ann-2", "ann-3"}
