@@ -210,7 +210,7 @@ def create_prospect(
     }
     if not fields["name"]:
         raise MdfollowError("a prospect needs a name")
-    data = prospect_text(**fields, extra_body=extra_body).encode("utf-8")
+    data = _utf8(prospect_text(**fields, extra_body=extra_body), f"cannot write a prospect file for {name!r}")
     base = slugify(f"{fields['name']} {fields['company'] or ''}") or "prospect"
     written, problems = parse_prospect(root / f"{base}.md", data)
     wrong = [key for key, value in fields.items() if written is None or getattr(written, key) != value]
@@ -244,8 +244,10 @@ def write_new(path: Path, data: bytes) -> bool:
     os.close(fd)
     try:
         write_atomic(path, data)
-    except BaseException:
+    except BaseException as error:
         path.unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise MdfollowError(f"{path}: cannot write: {error.strerror or error}") from None
         raise
     return True
 
@@ -333,8 +335,17 @@ def patch(path: Path, data: bytes, change: Change) -> tuple[bytes, Prospect]:
     ordered = sorted(enumerate(edits), key=lambda item: (item[1][0], item[0]), reverse=True)
     for _, (start, end, new_lines) in ordered:
         _splice(lines, start, end, new_lines, eol)
-    new_data = bom + "".join(lines).encode("utf-8")
+    new_data = bom + _utf8("".join(lines), f"{path}: not changed")
     return new_data, _verify(path, old, old_problems, new_data, change)
+
+
+def _utf8(text: str, context: str) -> bytes:
+    """Encode for the file; a lone surrogate (undecodable bytes in a command-line argument) is refused."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        bad = text[error.start : error.end]
+        raise MdfollowError(f"{context}: {bad!r} is not text (check the terminal's encoding)") from None
 
 
 def _parse_or_refuse(path: Path, data: bytes) -> tuple[Prospect, list[Problem]]:

@@ -305,3 +305,19 @@ def test_autocommit_outside_a_repository_warns_and_keeps_the_edit(
     assert result.exit_code == 0
     assert result.stderr.startswith(f"{path}: warning: not committed: fatal: not a git repository")
     assert "next: 2027-01-04" in path.read_text()
+
+
+@pytest.mark.parametrize("args", [("log", "jane", "call", "bad \udcff byte"), ("add", "Bad \udcff")])
+def test_undecodable_arguments_are_refused_without_a_traceback(
+    folder: Path, write: WriteFile, run: RunCli, args: tuple[str, ...]
+) -> None:
+    path = write("jane.md", ODD.encode())
+    result = run(*args)
+    assert result.exit_code == 1 and "is not text" in result.stderr
+    assert path.read_bytes() == ODD.encode()
+    assert sorted(os.listdir(folder)) == ["jane.md", "mdfollow.toml"]
+
+
+def test_init_on_a_file_is_an_error_not_a_traceback(folder: Path, run: RunCli) -> None:
+    result = run("init", str(folder / "mdfollow.toml" / "sub"))
+    assert result.exit_code == 1 and "cannot create the folder" in result.stderr

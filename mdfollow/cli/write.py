@@ -69,7 +69,10 @@ def init(
     """Create mdfollow.toml (commented defaults) and one example prospect."""
     settings = env(ctx)
     root = directory or settings.directory or Path(".")
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise MdfollowError(f"{root}: cannot create the folder: {error.strerror or error}") from None
     if not edit.write_new(root / CONFIG_NAME, DEFAULT_TOML.encode("utf-8")):
         raise MdfollowError(f"{root / CONFIG_NAME} already exists: nothing changed")
     example = edit.create_prospect(
