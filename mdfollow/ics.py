@@ -186,7 +186,7 @@ def description(follow_up: FollowUp, today: dt.date) -> str:
         for touch in history:
             clock = f" {touch.time.strftime('%H:%M')}" if touch.time else ""
             direction = " in" if touch.direction == "in" and not touch.is_note else ""
-            note = f": {touch.note}" if touch.note else ""
+            note = f": {clean_text(touch.note)}" if touch.note else ""
             lines.append(f"- {touch.date.isoformat()}{clock} {touch.channel}{direction}{note}")
     lines.append(f"File: {prospect.path}")
     return "\n".join(lines)
