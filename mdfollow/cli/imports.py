@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from mdfollow.cli.app import app, env
-from mdfollow.edit import create_prospect
+from mdfollow.edit import create_prospect, taken_ids
 from mdfollow.errors import MdfollowError
 from mdfollow.importer import Contact, plan_import, read_contacts
 
@@ -82,6 +82,7 @@ def import_contacts(
             typer.echo(f"would create: {_describe(contact)}")
     imported, failed = 0, 0
     progress = Progress(0 if dry_run else len(new))
+    taken = taken_ids(folder.root)  # one walk of the folder, not one per new file
     for contact in [] if dry_run else new:
         try:
             path = create_prospect(
@@ -94,6 +95,7 @@ def import_contacts(
                 tags=tag or (),
                 created=settings.today,
                 extra_body=contact.body,
+                taken=taken,
             )
         except (MdfollowError, OSError) as error:
             failed += 1
