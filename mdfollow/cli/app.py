@@ -18,9 +18,16 @@ from mdfollow.cache import load_cached_folder
 from mdfollow.errors import MdfollowError
 from mdfollow.folder import Folder, find_root
 
+HELP_ORDER = ("init", "add", "log", "mark", "snooze", "due", "list", "show", "check")
+
 
 class _Group(TyperGroup):
     """Turns every `MdfollowError` into one line on stderr and its exit code."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        """A day's workflow first in `--help`: set up, write, read; then the rest as registered."""
+        names = list(super().list_commands(ctx))
+        return sorted(names, key=lambda n: HELP_ORDER.index(n) if n in HELP_ORDER else len(HELP_ORDER))
 
     def invoke(self, ctx: Any) -> Any:
         try:
