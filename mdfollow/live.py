@@ -8,19 +8,21 @@ handler's exception together with the thread, silently).
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
+import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from mdfollow.config import CONFIG_NAME
 from mdfollow.errors import MdfollowError
-from mdfollow.folder import Memo, Signature, load_folder
-from mdfollow.model import Config, FollowUp, Problem
-from mdfollow.schedule import schedule
+from mdfollow.folder import Folder, Memo, Signature, _split_duplicates, load_folder, load_prospect, signature
+from mdfollow.model import Config, FollowUp, Problem, Prospect
+from mdfollow.schedule import follow_up
 
 Build = Callable[[Sequence[FollowUp], dt.date, Config], bytes]
 """Follow-ups → feed bytes (`ics.build_feed` with the command's options)."""
@@ -31,6 +33,10 @@ LONGEST = 1.0
 """Rebuild at least this often during a long burst (a `git pull` of many files)."""
 TICK = 1.0
 """How often an idle loop checks whether the day has changed (midnight, resume from sleep)."""
+RECONCILE = 600.0
+"""Seconds between full rescans while idle: a safety net for events the kernel dropped."""
+TARGETED_MAX = 64
+"""More changed files than this in one rebuild, and a full rescan is as cheap."""
 RACY_NS = 50_000_000
 """A file modified this close to a rebuild may change again within the same timestamp tick."""
 _STALE: Signature = (-1, -1, -1, -1)
@@ -58,21 +64,32 @@ def _watched_events() -> list[Any]:
     ]
 
 
-def relevant(path: str, is_directory: bool) -> bool:
-    """A prospect file, a folder (moved or deleted with its files) or the config.
+Change = Literal["rescan", "file", "ignore"]
+
+
+def classify(path: str, is_directory: bool) -> Change:
+    """What an event on `path` calls for: a folder or the config may change which
+    files are prospects (rescan everything); a `.md` file only itself.
 
     Backups, swap and lock files of editors either do not end in `.md` or are
-    skipped by the loader, so at worst they cause a rebuild that changes nothing.
+    skipped by the loader, so at worst they cause a rescan that changes nothing;
+    the feed written into the folder itself is ignored.
     """
-    return is_directory or path.lower().endswith(".md") or os.path.basename(path) == CONFIG_NAME
+    if is_directory or os.path.basename(path) == CONFIG_NAME:
+        return "rescan"
+    return "file" if path.lower().endswith(".md") else "ignore"
 
 
 class LiveFeed:
     """Keeps a feed current: loads the folder, schedules, builds, and publishes changed bytes.
 
     `start()` starts watching and then builds once, so no change after the first build
-    is missed; `run()` rebuilds on changes and day changes until `stop()`. The `Memo`
-    is kept across rebuilds, so only files whose stat signature changed are re-parsed.
+    is missed; `run()` rebuilds on changes and day changes until `stop()`.
+
+    Rebuilds are incremental. The `Memo` is kept, so only files whose stat signature
+    changed are parsed again; when the events name only known prospect files, only
+    those are even looked at (no walk over the folder); follow-ups are kept per
+    prospect object while the day and the config stay the same.
     """
 
     def __init__(
@@ -93,6 +110,12 @@ class LiveFeed:
         self._log, self._warn = log, warn
         self._quiet, self._longest, self._tick = quiet, longest, tick
         self._memo = Memo()
+        self._changes: queue.SimpleQueue[Path | None] = queue.SimpleQueue()
+        """Changed files from the observer thread; None asks for a full rescan."""
+        self._folder: Folder | None = None
+        self._outside_memo: tuple[Problem, ...] = ()
+        self._last_rescan = 0.0
+        self._follow_ups: dict[int, tuple[Prospect, FollowUp | None]] = {}
         self._wake = threading.Event()
         self._stopping = False
         self._observer: Any = None
@@ -116,19 +139,21 @@ class LiveFeed:
         from watchdog.events import FileSystemEvent, FileSystemEventHandler
         from watchdog.observers import Observer
 
-        wake = self._wake
+        wake, changes = self._wake, self._changes
+        root, watched = self.root, os.path.abspath(self.root)
 
         class Changes(FileSystemEventHandler):
             def on_any_event(self, event: FileSystemEvent) -> None:
-                paths = (event.src_path, event.dest_path)
-                if any(relevant(os.fsdecode(p), event.is_directory) for p in paths if p):
-                    wake.set()
+                for raw in (event.src_path, event.dest_path):
+                    path = os.fsdecode(raw) if raw else ""
+                    change = classify(path, event.is_directory) if path else "ignore"
+                    if change != "ignore":
+                        changes.put(root / os.path.relpath(path, watched) if change == "file" else None)
+                        wake.set()
 
         observer = Observer()
         try:
-            observer.schedule(
-                Changes(), os.path.abspath(self.root), recursive=True, event_filter=_watched_events()
-            )
+            observer.schedule(Changes(), watched, recursive=True, event_filter=_watched_events())
             observer.start()
         except OSError as error:
             raise MdfollowError(f"cannot watch {self.root}: {error.strerror or error}") from None
@@ -138,6 +163,7 @@ class LiveFeed:
         except BaseException:
             self.close()
             raise
+        gc.collect()  # the first build's objects live on: pay the full collection now, not on an edit
 
     def close(self) -> None:
         """Stop watching; safe to call twice."""
@@ -158,7 +184,7 @@ class LiveFeed:
                 self._settle()
                 if not self._stopping:
                     self.rebuild()
-            elif self._today() != self._day:
+            elif self._today() != self._day or time.monotonic() - self._last_rescan > RECONCILE:
                 self.rebuild()
 
     def _settle(self) -> None:
@@ -181,6 +207,7 @@ class LiveFeed:
 
     def _fail(self, message: str) -> None:
         self._failing = True
+        self._folder = None  # the changes it drained are lost: rescan next time
         kept = "; keeping the last good feed" if self._published is not None else ""
         self._log(f"error: {message}{kept}")
 
@@ -189,7 +216,7 @@ class LiveFeed:
         racy_after = time.time_ns() - RACY_NS
         today = self._today()
         before = {path: entry[0] for path, entry in self._memo.items()}
-        folder = load_folder(self.root, self._memo)
+        folder = self._load()
         changed = {path for path, entry in self._memo.items() if before.get(path) != entry[0]}
         changed |= before.keys() - self._memo.keys()
         causes = [cause] if cause else []
@@ -207,7 +234,7 @@ class LiveFeed:
         for problem in folder.problems:
             if problem not in self._problems or problem.path in changed:
                 self._warn(str(problem))
-        follow_ups = schedule(folder.prospects, today, folder.config)
+        follow_ups = self._schedule(folder, today)
         data = self._build(follow_ups, today, folder.config)
         if data != self._published:
             self._publish(data)
@@ -221,3 +248,56 @@ class LiveFeed:
             f"{_plural(len(folder.prospects), 'prospect')}, {due} due, {', '.join(causes or ['retried'])}, "
             f"{_plural(errors, 'error')} ({milliseconds} ms)"
         )
+
+    def _load(self) -> Folder:
+        """The folder now: re-stat only the files the events named, or rescan it all."""
+        files: set[Path] = set()
+        rescan = self._folder is None or time.monotonic() - self._last_rescan > RECONCILE
+        while not self._changes.empty():
+            change = self._changes.get()
+            rescan = rescan or change is None
+            if change is not None:
+                files.add(change)
+        if rescan or len(files) > TARGETED_MAX or any(f not in self._memo and f.exists() for f in files):
+            return self._rescan()
+        assert self._folder is not None
+        touched = False
+        for path in files & self._memo.keys():
+            stamp = signature(path)
+            if stamp is None:
+                del self._memo[path]
+            elif stamp != self._memo[path][0]:
+                self._memo[path] = (stamp, load_prospect(path))
+            else:
+                continue
+            touched = True
+        if not touched:
+            return self._folder
+        prospects = [loaded[0] for _, loaded in self._memo.values() if loaded[0] is not None]
+        problems = [problem for _, loaded in self._memo.values() for problem in loaded[1]]
+        unique, duplicates = _split_duplicates(prospects)
+        problems = [*self._outside_memo, *problems, *duplicates]
+        self._folder = Folder(self.root, self._folder.config, unique, tuple(problems))
+        return self._folder
+
+    def _rescan(self) -> Folder:
+        """`load_folder` over the whole folder; new files, folders and the config need it."""
+        self._last_rescan = time.monotonic()
+        folder = load_folder(self.root, self._memo)
+        self._outside_memo = tuple(p for p in folder.problems if p.path not in self._memo)
+        self._folder = folder
+        return folder
+
+    def _schedule(self, folder: Folder, today: dt.date) -> list[FollowUp]:
+        """Every follow-up, unsorted (the feed sorts), reusing those of unchanged prospects."""
+        if today != self._day or folder.config != self._config:
+            self._follow_ups = {}
+        kept = self._follow_ups
+        fresh: dict[int, tuple[Prospect, FollowUp | None]] = {}
+        for prospect in folder.prospects:
+            entry = kept.get(id(prospect))
+            if entry is None or entry[0] is not prospect:
+                entry = (prospect, follow_up(prospect, today, folder.config))
+            fresh[id(prospect)] = entry
+        self._follow_ups = fresh
+        return [item for _, item in fresh.values() if item is not None]
