@@ -194,6 +194,14 @@ def test_feed_urls() -> None:
     assert feed_url("0.0.0.0", 1, "t") == f"http://{socket.gethostname()}:1/t/feed.ics"
 
 
+def test_watch_and_serve_modules_load_only_when_their_command_runs() -> None:
+    code = (
+        "import sys, mdfollow.cli; print(sorted({'watchdog', 'http.server', 'icalendar'} & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 def test_serve_refuses_a_public_host_without_a_token(run: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MDFOLLOW_TOKEN", raising=False)
     result = run("serve", "--host", "0.0.0.0")

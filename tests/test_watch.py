@@ -20,11 +20,13 @@ from pathlib import Path
 
 import pytest
 
+from mdfollow.cli.live import feed_builder
 from mdfollow.errors import MdfollowError
 from mdfollow.folder import load_folder, signature
 from mdfollow.live import LiveFeed, classify
 from mdfollow.model import Config, FollowUp
 from mdfollow.schedule import schedule
+from tests.conftest import WriteFile
 
 TODAY = dt.date(2026, 11, 30)  # a Monday
 TIMEOUT = 10.0
@@ -351,6 +353,19 @@ def test_the_first_build_fails_loudly_on_a_broken_config(folder: Path) -> None:
 def test_what_each_event_calls_for(path: str, is_directory: bool, change: str) -> None:
     """Writing the feed into the folder itself must not wake a rebuild."""
     assert classify(path, is_directory) == change
+
+
+def test_watch_and_serve_take_the_feed_options_of_ics(folder: Path, write: WriteFile) -> None:
+    write("ann.md", prospect("Ann", "2026-11-20"))
+    write("bob.md", prospect("Bob", "2026-12-10"))
+    loaded = load_folder(folder)
+    follow_ups = schedule(loaded.prospects, TODAY, loaded.config)
+    plain = feed_builder(False, None, False)(follow_ups, TODAY, loaded.config)
+    assert plain.count(b"BEGIN:VEVENT") == 2
+    options = feed_builder(True, 7, True)(follow_ups, TODAY, loaded.config)
+    assert b"BEGIN:VEVENT" not in options
+    assert options.count(b"BEGIN:VTODO") == 1  # Ann's, on today; Bob is beyond 7 days
+    assert b"UID:digest-20261130@mdfollow" in options
 
 
 def test_watch_command_writes_rewrites_and_stops_on_sigterm(folder: Path, tmp_path: Path) -> None:

@@ -6,11 +6,11 @@ other commands do not pay for them.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import functools
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -19,8 +19,12 @@ import typer
 
 from mdfollow.cli.app import app, env
 from mdfollow.live import Build
+from mdfollow.model import Config, FollowUp
 
 TodoOption = Annotated[bool, typer.Option("--todo", help="Tasks (VTODO) instead of events.")]
+DigestOption = Annotated[
+    bool, typer.Option("--digest", help='One "Follow-ups (N)" event a day instead of one per prospect.')
+]
 DaysOption = Annotated[
     int | None, typer.Option("--days", min=0, help="Only follow-ups due in the next N days.")
 ]
@@ -42,10 +46,16 @@ def _clock(ctx: typer.Context) -> Callable[[], dt.date]:
     return dt.date.today
 
 
-def _builder(todo: bool, days: int | None) -> Build:
+def feed_builder(todo: bool, days: int | None, digest: bool) -> Build:
+    """The `ics` options, applied to every rebuild (`--digest` over the folder's config)."""
     from mdfollow.ics import build_feed
 
-    return functools.partial(build_feed, todo=todo, days=days)
+    def build(follow_ups: Sequence[FollowUp], today: dt.date, config: Config) -> bytes:
+        if digest:
+            config = dataclasses.replace(config, calendar=dataclasses.replace(config.calendar, digest=True))
+        return build_feed(follow_ups, today, config, todo=todo, days=days)
+
+    return build
 
 
 @contextmanager
@@ -71,15 +81,15 @@ def watch(
     output: Annotated[Path, typer.Option("-o", "--output", help="The feed file to keep current.")],
     todo: TodoOption = False,
     days: DaysOption = None,
+    digest: DigestOption = False,
 ) -> None:
     """Write the feed, then rewrite it whenever the folder changes, and at midnight."""
     from mdfollow.live import LiveFeed
     from mdfollow.watch import file_publisher
 
     root = env(ctx).root
-    live = LiveFeed(
-        root, _builder(todo, days), file_publisher(output), today=_clock(ctx), log=_log, warn=_warn
-    )
+    build = feed_builder(todo, days, digest)
+    live = LiveFeed(root, build, file_publisher(output), today=_clock(ctx), log=_log, warn=_warn)
     _log(f"watching {root}, writing {output}; Ctrl-C to stop")
     with _until_stopped(), live:
         live.run()
@@ -96,6 +106,7 @@ def serve(
     ] = None,
     todo: TodoOption = False,
     days: DaysOption = None,
+    digest: DigestOption = False,
 ) -> None:
     """Serve the live feed over HTTP at /feed.ics (with --token, only at /TOKEN/feed.ics)."""
     from mdfollow.live import LiveFeed
@@ -105,7 +116,8 @@ def serve(
     check_binding(host, secret)
     root = env(ctx).root
     state = FeedState()
-    live = LiveFeed(root, _builder(todo, days), state.publish, today=_clock(ctx), log=_log, warn=_warn)
+    build = feed_builder(todo, days, digest)
+    live = LiveFeed(root, build, state.publish, today=_clock(ctx), log=_log, warn=_warn)
     with _until_stopped(), FeedServer(host, port, state, secret, _log) as server, live:
         typer.echo(f"Serving the follow-ups of {root} at {feed_url(host, server.port, secret)}")
         typer.echo(f"Subscribe in a calendar app: {feed_url(host, server.port, secret, 'webcal')}")
