@@ -54,6 +54,8 @@ digest = false          # one "Follow-ups (N)" event a day instead of one per pr
 autocommit = false      # commit each file mdfollow changes
 """
 
+MAX_GAP = 9999
+"""The largest count in a gap: 9999 months is already centuries; more is a typo."""
 _GAP = re.compile(r"^\s*(\d+)\s*([dwm])(?:\s+([\w-]+))?\s*$")
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _DURATION = re.compile(r"^(?:(\d+)h)?\s*(?:(\d+)m(?:in)?)?$")
@@ -72,7 +74,7 @@ class ConfigError(MdfollowError):
 def parse_gap(text: str) -> Gap | None:
     """`"2w call"` → Gap(2, "w", "call"); None when the text is not a gap."""
     match = _GAP.match(text)
-    if not match or int(match[1]) == 0:
+    if not match or not 0 < int(match[1]) <= MAX_GAP:
         return None
     unit: Any = match[2]
     return Gap(int(match[1]), unit, match[3])

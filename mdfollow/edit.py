@@ -26,7 +26,7 @@ from mdfollow.atomic import write_atomic
 from mdfollow.errors import MdfollowError
 from mdfollow.folder import prospect_files, signature
 from mdfollow.model import NOTE_CHANNEL, Direction, Problem, Prospect, Status
-from mdfollow.parse import BOM, Layout, has_front_matter, layout, parse_prospect
+from mdfollow.parse import BOM, Layout, has_front_matter, layout, parse_prospect, split_lines
 
 if sys.platform != "win32":
     import fcntl
@@ -328,7 +328,7 @@ def patch(path: Path, data: bytes, change: Change) -> tuple[bytes, Prospect]:
     bom = BOM if data.startswith(BOM) else b""
     text = data.removeprefix(BOM).decode("utf-8")
     shape = layout(text)
-    lines = text.splitlines(keepends=True)
+    lines = split_lines(text, keepends=True)
     eol = _ending(lines)
     edits = [_key_edit(shape, old, key, value) for key, value in change.keys.items()]
     edits += _entry_edits(shape, old, change.entries)

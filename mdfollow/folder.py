@@ -37,7 +37,10 @@ def find_root(start: Path, explicit: Path | None = None) -> Path:
         if not explicit.is_dir():
             raise MdfollowError(f"{explicit}: not a folder", exit_code=2)
         return explicit
-    absolute = start.resolve()
+    try:
+        absolute = start.resolve(strict=True)
+    except OSError as error:
+        raise MdfollowError(f"{start}: cannot use the current folder: {error.strerror or error}") from None
     for candidate in (absolute, *absolute.parents):
         if (candidate / CONFIG_NAME).is_file():
             return Path(os.path.relpath(candidate, absolute)) if candidate != absolute else start
@@ -82,10 +85,37 @@ def prospect_files(root: Path, exclude: tuple[str, ...]) -> Iterator[Path | Prob
                 is_dir = False
             if is_dir:
                 yield from walk(path, child + "/")
-            elif name.lower().endswith(".md"):
+            elif not name.lower().endswith(".md"):
+                continue
+            elif not _utf8_name(name):
+                yield Problem(path, 0, "file name is not valid UTF-8: skipped (rename the file)")
+            elif reason := _not_readable(entry):
+                yield Problem(path, 0, reason)
+            else:
                 yield path
 
     yield from walk(root, "")
+
+
+def _utf8_name(name: str) -> bool:
+    """Names come from the OS as text with undecodable bytes as surrogates; ids must be real text."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _not_readable(entry: os.DirEntry[str]) -> str | None:
+    """Why a `*.md` entry cannot be read as a file: only regular files are (a FIFO would
+    block forever, a device never end, a dangling link has nothing behind it)."""
+    try:
+        if entry.is_file():
+            return None
+        os.stat(entry.path)
+    except OSError as error:
+        return f"cannot read: {error.strerror or error}"
+    return "not a regular file: skipped"
 
 
 def load_prospect(path: Path) -> tuple[Prospect | None, list[Problem]]:
@@ -176,10 +206,17 @@ def _split_duplicates(prospects: list[Prospect]) -> tuple[tuple[Prospect, ...], 
 
 
 def resolve(folder: Folder, reference: str) -> Prospect:
-    """An id, a path, or a unique case-insensitive part of a name, company, email or id."""
+    """An id, a path, or a unique case-insensitive part of a name, company, email or id.
+
+    A reference naming a file that failed to load (or shares its id) is an error with that
+    file's problem, never a quiet match on some other prospect.
+    """
     for prospect in folder.prospects:
         if prospect.id == reference:
             return prospect
+    for problem in folder.errors:
+        if reference in (problem.path.stem, problem.path.name, str(problem.path)):
+            raise MdfollowError(f"{problem} (fix the file first)")
     as_path = Path(reference)
     if as_path.suffix == ".md" and as_path.exists():
         target = as_path.resolve()

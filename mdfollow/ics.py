@@ -35,6 +35,7 @@ from icalendar import Alarm, Calendar, Component, Event, Timezone, Todo
 from icalendar.prop import vCategory, vDuration, vText
 
 from mdfollow.model import CalendarConfig, Config, FollowUp, Prospect
+from mdfollow.schedule import add_days
 
 PRODID = "-//mdfollow//mdfollow//EN"
 REFRESH = dt.timedelta(hours=1)
@@ -422,7 +423,7 @@ class Plan:
 def plan(follow_ups: Iterable[FollowUp], today: dt.date, config: Config, days: int | None) -> Plan:
     """Pick the scheduled follow-ups (within `days` when given), sort them, group them for a digest."""
     calendar = config.calendar
-    horizon = today + dt.timedelta(days=days) if days is not None else None
+    horizon = add_days(today, days) if days is not None else None
     chosen = sorted(
         (
             f

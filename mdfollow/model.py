@@ -18,7 +18,8 @@ NOTE_CHANNEL = "note"
 
 @dataclass(frozen=True)
 class Problem:
-    """Something wrong in a file, at a line (1-based; 0 when it concerns the whole file)."""
+    """Something wrong in a file, at a line (1-based; 0 when it concerns the whole file,
+    printed as line 1 so every message reads `path:line: message` for editors and grep)."""
 
     path: Path
     line: int
@@ -26,9 +27,9 @@ class Problem:
     severity: Severity = "error"
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else str(self.path)
         kind = "warning: " if self.severity == "warning" else ""
-        return f"{where}: {kind}{self.message}"
+        path = str(self.path).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        return f"{path}:{self.line or 1}: {kind}{self.message}"
 
 
 @dataclass(frozen=True)

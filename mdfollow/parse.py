@@ -103,9 +103,19 @@ def decode(path: Path, data: bytes) -> str:
         raise _Invalid(line, f"not UTF-8 (byte 0x{data[error.start]:02x})") from None
 
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def split_lines(text: str, *, keepends: bool = False) -> list[str]:
+    """Lines as editors count them: only CR, LF and CRLF end a line (not form feeds or U+2028,
+    which `str.splitlines` also splits at, shifting every line number after them)."""
+    lines = _LINE.findall(text)
+    return lines if keepends else [line.rstrip("\r\n") for line in lines]
+
+
 def layout(text: str) -> Layout:
     """Find the front matter and the touch log section in the text's lines."""
-    lines = tuple(text.splitlines())
+    lines = tuple(split_lines(text))
     front_end = next((i for i in range(1, len(lines)) if lines[i].rstrip() in ("---", "...")), None)
     if front_end is None:
         raise _Invalid(1, "front matter has no closing ---")
@@ -146,12 +156,15 @@ def parse_prospect(path: Path, data: bytes) -> tuple[Prospect | None, list[Probl
         front = _load_front_matter(shape)
     except _Invalid as invalid:
         return None, [Problem(path, invalid.line, invalid.message)]
-    key_lines = _key_lines(shape.lines[1 : shape.front_end])
+    key_lines, repeated = _key_lines(shape.lines[1 : shape.front_end])
     try:
         fields = _fields(front, key_lines)
     except _Invalid as invalid:
         return None, [Problem(path, invalid.line, invalid.message)]
-    problems: list[Problem] = []
+    problems = [
+        Problem(path, line, f"key {key!r} appears twice: the last one counts, edits are refused", "warning")
+        for key, line in repeated
+    ]
     log = sorted(_touches(path, shape, problems), key=lambda touch: touch.sort_key)
     prospect = Prospect(
         id=path.stem,
@@ -185,15 +198,18 @@ def _load_front_matter(shape: Layout) -> dict[str, Any]:
     return data
 
 
-def _key_lines(front_lines: Sequence[str]) -> dict[str, int]:
-    """Line number of each top-level front matter key (file lines, 1-based)."""
+def _key_lines(front_lines: Sequence[str]) -> tuple[dict[str, int], list[tuple[str, int]]]:
+    """Line number of each top-level front matter key (file lines, 1-based), and repeated keys."""
     lines: dict[str, int] = {}
+    repeated: list[tuple[str, int]] = []
     for offset, line in enumerate(front_lines):
         match = _KEY.match(line)
         if match:
             key = next(group for group in match.groups() if group is not None)
+            if key in lines:
+                repeated.append((key, offset + 2))
             lines.setdefault(key, offset + 2)
-    return lines
+    return lines, repeated
 
 
 def _fields(front: Mapping[str, Any], key_lines: Mapping[str, int]) -> dict[str, Any]:
@@ -270,8 +286,19 @@ def _touches(path: Path, shape: Layout, problems: list[Problem]) -> list[Touch]:
     touches: list[Touch] = []
     current: dict[str, Any] | None = None
     in_item = False
+    fence: str | None = None
     for index in range(shape.section_start + 1, shape.section_end):
         line = shape.lines[index]
+        fence_match = _FENCE.match(line)
+        if fence is not None or fence_match:
+            if fence is None and fence_match:
+                fence = fence_match[1][0] * 3
+            elif fence_match and fence_match[1].startswith(fence or ""):
+                fence = None
+            if current is not None:
+                touches.append(Touch(**current))
+            current, in_item = None, False
+            continue
         if in_item and line[:1] in (" ", "\t") and line.strip():
             if current is not None:
                 current["note"] = (current["note"] + "\n" + line.strip()).strip()

@@ -10,19 +10,30 @@ from mdfollow.model import Cadence, Config, FollowUp, Gap, Prospect, Reason
 
 
 def add_gap(day: dt.date, gap: Gap) -> dt.date:
-    """`day` plus the gap; calendar months clamp to the month's end (Aug 31 + 1m = Sep 30)."""
-    if gap.unit == "d":
-        return day + dt.timedelta(days=gap.count)
-    if gap.unit == "w":
-        return day + dt.timedelta(weeks=gap.count)
+    """`day` plus the gap; calendar months clamp to the month's end (Aug 31 + 1m = Sep 30).
+
+    Past the last representable day (year 9999) the result is that day.
+    """
+    if gap.unit != "m":
+        return add_days(day, gap.count * (7 if gap.unit == "w" else 1))
     months = day.month - 1 + gap.count
     year, month = day.year + months // 12, months % 12 + 1
+    if year > dt.MAXYEAR:
+        return dt.date.max
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def add_days(day: dt.date, days: int) -> dt.date:
+    """`day` plus `days`, stopping at the last representable day instead of overflowing."""
+    try:
+        return day + dt.timedelta(days=days)
+    except OverflowError:
+        return dt.date.max
 
 
 def next_workday(day: dt.date, config: Config) -> dt.date:
     """The day itself if it is a workday, else the next one (SPEC §3 rule 6)."""
-    while day.weekday() not in config.workdays:
+    while day.weekday() not in config.workdays and day < dt.date.max:
         day += dt.timedelta(days=1)
     return day
 

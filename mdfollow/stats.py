@@ -114,7 +114,8 @@ def compute_stats(
         is_exhausted = upcoming is not None and upcoming.due is None
         exhausted += is_exhausted
         overdue += upcoming is not None and upcoming.due is not None and upcoming.due < today
-        made = _outbound_until(prospect, prospect.closed)
+        closed = prospect.closed if prospect.status in ("won", "lost") else None  # reopened: all count
+        made = _outbound_until(prospect, closed)
         if prospect.status == "active":
             touches_made[touch_bucket(made)] += 1
         ended = _ended(prospect)

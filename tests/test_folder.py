@@ -58,8 +58,8 @@ def test_duplicate_ids_are_both_skipped_with_an_error(folder: Path, write: Write
     assert [p.id for p in loaded.prospects] == ["bob"]
     messages = sorted(str(p) for p in loaded.errors)
     assert messages == [
-        f"{folder}/archive/jane.md: duplicate id 'jane' (also {folder}/jane.md): skipped",
-        f"{folder}/jane.md: duplicate id 'jane' (also {folder}/archive/jane.md): skipped",
+        f"{folder}/archive/jane.md:1: duplicate id 'jane' (also {folder}/jane.md): skipped",
+        f"{folder}/jane.md:1: duplicate id 'jane' (also {folder}/archive/jane.md): skipped",
     ]
 
 

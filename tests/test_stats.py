@@ -242,3 +242,10 @@ def test_median_days_late_over_the_folder(write: WriteFile, folder: Path) -> Non
     figures = compute_stats(load_folder(folder).prospects, dt.date(2026, 11, 30), CONFIG)
     assert figures.days_late == (0, 2, 10)
     assert figures.median_days_late == 2.0
+
+
+def test_a_reopened_prospect_counts_every_touch(write: WriteFile, run: RunCli) -> None:
+    touches = "".join(f"- 2026-11-0{day} call: x\n" for day in range(1, 7))
+    write("re.md", f"---\nname: Re\nstatus: active\nclosed: 2026-11-01\n---\n## Touches\n{touches}")
+    figures = json.loads(run("stats", "--json").stdout)
+    assert figures["touches_made"]["5-12"] == 1 and figures["touches_made"]["1"] == 0

@@ -226,7 +226,7 @@ def test_a_file_that_does_not_parse_is_never_written(
         result = run(*args)
         assert result.exit_code == 1
         assert result.stderr.startswith(f"mdfollow: {folder}/{reason}")
-        assert result.stderr.endswith(" (not changed: fix the file first)\n")
+        assert result.stderr.endswith(" (fix the file first)\n")
     assert path.read_bytes() == content
 
 
@@ -303,7 +303,7 @@ def test_autocommit_outside_a_repository_warns_and_keeps_the_edit(
     path = write("jane.md", ODD.encode())
     result = run("snooze", "jane", "--until", "2027-01-04")
     assert result.exit_code == 0
-    assert result.stderr.startswith(f"{path}: warning: not committed: fatal: not a git repository")
+    assert result.stderr.startswith(f"{path}:1: warning: not committed: fatal: not a git repository")
     assert "next: 2027-01-04" in path.read_text()
 
 

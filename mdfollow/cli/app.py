@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,11 +69,17 @@ class Env:
         return folder
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def parse_date(text: str, option: str) -> dt.date:
+    """A YYYY-MM-DD option value; anything else is a usage error (exit 2)."""
     try:
-        return dt.date.fromisoformat(text)
+        if _ISO_DATE.fullmatch(text):
+            return dt.date.fromisoformat(text)
     except ValueError:
-        raise typer.BadParameter(f"{text!r} is not a date (use YYYY-MM-DD)", param_hint=option) from None
+        pass
+    raise MdfollowError(f"{option}: {text!r} is not a date (use YYYY-MM-DD)", exit_code=2)
 
 
 def _version(value: bool) -> None:
@@ -104,7 +111,7 @@ def main_options(
     ] = False,
 ) -> None:
     """Plain-text sales follow-ups: who to contact next, and when."""
-    day = parse_date(today, "--today") if today else dt.date.today()
+    day = dt.date.today() if today is None else parse_date(today, "--today")
     ctx.obj = Env(directory, day)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 import typer
@@ -12,7 +11,7 @@ from mdfollow.check import check_folder
 from mdfollow.cli.app import JsonOption, app, env, print_json, use_color
 from mdfollow.folder import resolve
 from mdfollow.model import STATUSES
-from mdfollow.schedule import follow_up, schedule
+from mdfollow.schedule import add_days, follow_up, schedule
 
 
 @app.command()
@@ -33,7 +32,7 @@ def due(
     if exhausted:
         items = [f for f in items if f.due is None]
     else:
-        horizon = today + dt.timedelta(days=days)
+        horizon = add_days(today, days)
         items = [f for f in items if f.due is not None and (show_all or f.due <= horizon)]
     if as_json:
         print_json([render.due_json(f, today) for f in items])

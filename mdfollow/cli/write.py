@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from mdfollow import edit, render
-from mdfollow.cli.app import app, env
+from mdfollow.cli.app import app, env, parse_date
 from mdfollow.config import CONFIG_NAME, DEFAULT_TOML, parse_gap
 from mdfollow.errors import MdfollowError
 from mdfollow.folder import Folder, resolve
@@ -32,23 +32,7 @@ def _usage(message: str) -> MdfollowError:
 
 
 def _date(text: str | None, option: str) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise _usage(f"{option}: {text!r} is not a date (use YYYY-MM-DD)") from None
-
-
-def _target(folder: Folder, reference: str) -> Prospect:
-    """`resolve`, but a reference to a file that failed to load gets that file's problem."""
-    try:
-        return resolve(folder, reference)
-    except MdfollowError:
-        for problem in folder.errors:
-            if reference in (problem.path.stem, str(problem.path), problem.path.name):
-                raise MdfollowError(f"{problem} (not changed: fix the file first)") from None
-        raise
+    return None if text is None else parse_date(text, option)
 
 
 def _commit(folder: Folder, path: Path, message: str) -> None:
@@ -104,6 +88,8 @@ def add(
     ] = None,
 ) -> None:
     """Create <slug>.md for a new prospect and print its path."""
+    if not name.strip():
+        raise _usage("NAME is empty: give the person's name")
     settings = env(ctx)
     folder = settings.load(warn=False)
     for address in email or []:
@@ -150,7 +136,7 @@ def log(
     at = dt.time(int(clock[1]), int(clock[2])) if clock else None
     entry = edit.Entry(day, channel, note, time=at, direction="in" if inbound else "out")
     folder = settings.load(warn=False)
-    found = _target(folder, prospect)
+    found = resolve(folder, prospect)
     changed = edit.edit_prospect(found.path, edit.Change(keys, [entry]))
     _commit(folder, found.path, f"log: {channel.lower()} with {found.name}")
     _report(changed, folder, settings.today, f"logged {entry.lines()[0][2:]}")
@@ -168,7 +154,7 @@ def mark(
     if status not in STATUSES:
         raise _usage(f"status {status!r} is not one of {', '.join(STATUSES)}")
     folder = settings.load(warn=False)
-    found = _target(folder, prospect)
+    found = resolve(folder, prospect)
     changed = edit.edit_prospect(found.path, edit.mark_change(status, settings.today, reason))
     _commit(folder, found.path, f"mark: {found.name} {status}")
     _report(changed, folder, settings.today, f"marked {status}")
@@ -191,7 +177,7 @@ def snooze(
     day = add_gap(settings.today, gap) if gap else _date(until, "--until")
     assert day is not None
     folder = settings.load(warn=False)
-    found = _target(folder, prospect)
+    found = resolve(folder, prospect)
     changed = edit.edit_prospect(found.path, edit.Change({"next": day.isoformat()}))
     _commit(folder, found.path, f"snooze: {found.name} until {day}")
     _report(changed, folder, settings.today, f"snoozed until {day}")
