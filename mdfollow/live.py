@@ -163,7 +163,12 @@ class LiveFeed:
         except BaseException:
             self.close()
             raise
-        gc.collect()  # the first build's objects live on: pay the full collection now, not on an edit
+        # The first build's objects live as long as the process. Collect once now and
+        # freeze them out of later collections, or a full collection walking them all
+        # lands on a rebuild now and then (10k prospects: ~70 ms on top of ~85 ms).
+        # The parsed records hold no reference cycles, so freed ones go by refcount.
+        gc.collect()
+        gc.freeze()
 
     def close(self) -> None:
         """Stop watching; safe to call twice."""

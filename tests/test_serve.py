@@ -221,11 +221,16 @@ def test_the_served_feed_follows_the_folder_and_survives_a_broken_config(
     assert request(server.port, "GET", "/feed.ics")[2] == b"ann 2026-11-20 prospects\n"
     (folder / "bob.md").write_text(prospect("Bob", "2026-11-23"))
     wait_for(lambda: b"bob" in request(server.port, "GET", "/feed.ics")[2], "bob in the served feed")
-    good = request(server.port, "GET", "/feed.ics")
+
+    def version() -> tuple[int, str, str, bytes]:
+        status, headers, body = request(server.port, "GET", "/feed.ics")
+        return status, headers["ETag"], headers["Last-Modified"], body
+
+    good = version()
     (folder / "mdfollow.toml").write_text("reply = [\n")
     (folder / "cat.md").write_text(prospect("Cat", "2026-11-23"))
     wait_for(lambda: any(line.startswith("error: ") for line in harness.logs), "the config error logged")
-    assert request(server.port, "GET", "/feed.ics") == good
+    assert version() == good
 
 
 def test_serve_command_prints_its_url_serves_and_exits_0_on_sigint(folder: Path, tmp_path: Path) -> None:
