@@ -96,7 +96,11 @@ def parse_config(path: Path, text: str) -> tuple[Config, list[Problem]]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: {error}") from None
+        message = str(error)
+        where = re.search(r" \(at line (\d+), column \d+\)$", message)
+        if where:
+            message = f"{message[: where.start()]} (column {where[0].rsplit(' ', 1)[-1][:-1]})"
+        raise ConfigError(f"{path}:{where[1] if where else 1}: {message}") from None
     return _Reader(path, text).config(data, DEFAULT_CONFIG.cadences)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
@@ -11,7 +12,7 @@ from pathlib import Path
 from mdfollow.config import CONFIG_NAME, load_config
 from mdfollow.errors import MdfollowError
 from mdfollow.model import Config, Problem, Prospect
-from mdfollow.parse import has_front_matter, parse_prospect
+from mdfollow.parse import BOM, has_front_matter, parse_prospect
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,9 @@ def prospect_files(root: Path, exclude: tuple[str, ...]) -> Iterator[Path | Prob
             for pattern in exclude
         )
 
+    files: dict[tuple[int, int], Path] = {}
+    links: list[tuple[Path, tuple[int, int]]] = []
+
     def walk(folder: Path, relative: str) -> Iterator[Path | Problem]:
         try:
             status = folder.stat()
@@ -91,10 +95,20 @@ def prospect_files(root: Path, exclude: tuple[str, ...]) -> Iterator[Path | Prob
                 yield Problem(path, 0, "file name is not valid UTF-8: skipped (rename the file)")
             elif reason := _not_readable(entry):
                 yield Problem(path, 0, reason)
+            elif entry.is_symlink():
+                target = os.stat(entry.path)
+                links.append((path, (target.st_dev, target.st_ino)))
             else:
+                files[(status.st_dev, entry.inode())] = path
                 yield path
 
     yield from walk(root, "")
+    for path, key in links:  # after every real file, so a link never hides its target
+        if key in files:
+            yield Problem(path, 0, f"same file as {files[key]}: skipped", "warning")
+        else:
+            files[key] = path
+            yield path
 
 
 def _utf8_name(name: str) -> bool:
@@ -125,6 +139,9 @@ def load_prospect(path: Path) -> tuple[Prospect | None, list[Problem]]:
     except OSError as error:
         return None, [Problem(path, 0, f"cannot read: {error.strerror or error}")]
     if not has_front_matter(data):
+        if data.removeprefix(BOM).lstrip(b" \t\r\n").startswith(b"---\n"):
+            message = "front matter must start on the first line: not read as a prospect"
+            return None, [Problem(path, 1, message, "warning")]
         return None, []
     return parse_prospect(path, data)
 
@@ -206,34 +223,47 @@ def _split_duplicates(prospects: list[Prospect]) -> tuple[tuple[Prospect, ...], 
 
 
 def resolve(folder: Folder, reference: str) -> Prospect:
-    """An id, a path, or a unique case-insensitive part of a name, company, email or id.
+    """An id, a path, a whole name, or a unique part of a name, company, email or id.
 
-    A reference naming a file that failed to load (or shares its id) is an error with that
-    file's problem, never a quiet match on some other prospect.
+    Case and accents are ignored ("eva novak" finds Eva Novák), and an exact id or name
+    wins over a part of one. A reference naming a file that failed to load (or shares its
+    id) is an error with that file's problem, never a quiet match on some other prospect.
     """
+    if not reference.strip():
+        raise MdfollowError("the prospect reference is empty", exit_code=2)
+    wanted = _fold(reference)
+    as_path = Path(reference)
+    target = as_path.resolve() if as_path.suffix.lower() == ".md" and as_path.is_file() else None
     for prospect in folder.prospects:
-        if prospect.id == reference:
+        if _fold(prospect.id) == wanted or (target and prospect.path.resolve() == target):
             return prospect
     for problem in folder.errors:
-        if reference in (problem.path.stem, problem.path.name, str(problem.path)):
+        if wanted in (_fold(problem.path.stem), _fold(problem.path.name)) or (
+            target and problem.path.resolve() == target
+        ):
             raise MdfollowError(f"{problem} (fix the file first)")
-    as_path = Path(reference)
-    if as_path.suffix == ".md" and as_path.exists():
-        target = as_path.resolve()
-        for prospect in folder.prospects:
-            if prospect.path.resolve() == target:
-                return prospect
-        raise MdfollowError(f"{reference}: not a prospect in {folder.root}")
-    needle = reference.casefold()
-    matches = [
+    if target is not None:
+        raise MdfollowError(f"{reference}: not a prospect of {folder.root} (no front matter, or excluded)")
+    by_name = [p for p in folder.prospects if _fold(p.name) == wanted]
+    if len(by_name) == 1:
+        return by_name[0]
+    matches = by_name or [
         p
         for p in folder.prospects
-        if any(needle in (text or "").casefold() for text in (p.id, p.name, p.company, *p.emails))
+        if any(wanted in _fold(text or "") for text in (p.id, p.name, p.company, *p.emails))
     ]
     if len(matches) == 1:
         return matches[0]
     if not matches:
         raise MdfollowError(f"no prospect matches {reference!r}")
-    listed = "; ".join(f"{p.id} ({p.name})" for p in matches[:10])
+    listed = "; ".join(f"{p.id} ({p.name}{', ' + p.company if p.company else ''})" for p in matches[:10])
     more = f" and {len(matches) - 10} more" if len(matches) > 10 else ""
     raise MdfollowError(f"{reference!r} matches {len(matches)} prospects: {listed}{more}")
+
+
+def _fold(text: str) -> str:
+    """Text as people type it when searching: no case, no accents."""
+    if text.isascii():
+        return text.casefold()
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()

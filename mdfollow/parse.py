@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,7 +50,8 @@ _Loader.add_implicit_resolver(
 _YAML = YAMLHandler()
 _HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_ITEM = re.compile(r"^ {0,3}[-*+][ \t]+(.*)$")
+_ITEM = re.compile(r"^ {0,3}(?:[-*+]|\d{1,9}[.)])[ \t]+(.*)$")
+_SETEXT = re.compile(r"^ {0,3}(=|-)\1*[ \t]*$")
 _TOUCH = re.compile(
     r"^(?P<date>\d{4}-\d{1,2}-\d{1,2})"
     r"(?:[ \t]+(?P<time>\d{1,2}:\d{2}))?"
@@ -72,13 +73,15 @@ class Layout:
     """Where the parts of a prospect file are, as 0-based line indexes.
 
     `front_end` is the closing `---`; the touch log runs from `section_start`
-    (its heading) up to, not including, `section_end`.
+    (its heading) up to, not including, `section_end`. `ignored_section` is the
+    heading of a second Touches section, which is not read.
     """
 
     lines: tuple[str, ...]
     front_end: int
     section_start: int | None
     section_end: int | None
+    ignored_section: int | None = None
 
 
 class _Invalid(Exception):
@@ -119,10 +122,27 @@ def layout(text: str) -> Layout:
     front_end = next((i for i in range(1, len(lines)) if lines[i].rstrip() in ("---", "...")), None)
     if front_end is None:
         raise _Invalid(1, "front matter has no closing ---")
-    start = end = None
+    start = end = ignored = None
     level = 0
+    for index, heading_level, title in _headings(lines, front_end + 1):
+        if start is None:
+            if title.lower() == "touches":
+                start, level = index, heading_level
+        elif end is None and heading_level <= level:
+            end = index
+        if end is not None and title.lower() == "touches" and index >= end:
+            ignored = index
+            break
+    if start is not None and end is None:
+        end = len(lines)
+    return Layout(lines, front_end, start, end, ignored)
+
+
+def _headings(lines: Sequence[str], first: int) -> Iterator[tuple[int, int, str]]:
+    """(index, level, text) of each Markdown heading, ATX (`## x`) or setext (underlined),
+    outside fenced code blocks."""
     fence: str | None = None
-    for index in range(front_end + 1, len(lines)):
+    for index in range(first, len(lines)):
         line = lines[index]
         fence_match = _FENCE.match(line)
         if fence_match:
@@ -134,18 +154,13 @@ def layout(text: str) -> Layout:
             continue
         if fence is not None:
             continue
-        heading = _HEADING.match(line)
-        if not heading:
-            continue
-        if start is None:
-            if (heading[2] or "").strip().lower() == "touches":
-                start, level = index, len(heading[1])
-        elif len(heading[1]) <= level:
-            end = index
-            break
-    if start is not None and end is None:
-        end = len(lines)
-    return Layout(lines, front_end, start, end)
+        atx = _HEADING.match(line)
+        if atx:
+            yield index, len(atx[1]), (atx[2] or "").strip()
+        elif index + 1 < len(lines) and line.strip() and not _ITEM.match(line):
+            underline = _SETEXT.match(lines[index + 1])
+            if underline:
+                yield index, 1 if underline[1] == "=" else 2, line.strip()
 
 
 def parse_prospect(path: Path, data: bytes) -> tuple[Prospect | None, list[Problem]]:
@@ -165,6 +180,9 @@ def parse_prospect(path: Path, data: bytes) -> tuple[Prospect | None, list[Probl
         Problem(path, line, f"key {key!r} appears twice: the last one counts, edits are refused", "warning")
         for key, line in repeated
     ]
+    if shape.ignored_section is not None:
+        message = "a second Touches section is not read: move its items into the first"
+        problems.append(Problem(path, shape.ignored_section + 1, message, "warning"))
     log = sorted(_touches(path, shape, problems), key=lambda touch: touch.sort_key)
     prospect = Prospect(
         id=path.stem,
@@ -179,15 +197,19 @@ def parse_prospect(path: Path, data: bytes) -> tuple[Prospect | None, list[Probl
 
 
 def _load_front_matter(shape: Layout) -> dict[str, Any]:
-    text = "\n".join(shape.lines[1 : shape.front_end])
+    text = "".join(line + "\n" for line in shape.lines[1 : shape.front_end])
     try:
         data = _YAML.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 2 if mark else 1
         raise _Invalid(line, f"broken YAML: {error.problem or error.context}") from None
+    except yaml.reader.ReaderError as error:
+        line = text[: error.position].count("\n") + 2
+        code = error.character if isinstance(error.character, int) else ord(error.character)
+        raise _Invalid(line, f"broken YAML: character U+{code:04X} is not allowed") from None
     except (yaml.YAMLError, ValueError, TypeError, RecursionError) as error:
-        raise _Invalid(1, f"broken YAML: {error}") from None
+        raise _Invalid(1, f"broken YAML: {str(error).splitlines()[0]}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -267,10 +289,16 @@ def _fields(front: Mapping[str, Any], key_lines: Mapping[str, int]) -> dict[str,
         "next_time": next_time,
         "created": date("created")[0],
         "closed": date("closed")[0],
-        "tags": texts("tags"),
+        "tags": normalise_tags(texts("tags")),
         "source": text("source"),
         "owner": text("owner"),
     }
+
+
+def normalise_tags(tags: Sequence[str]) -> tuple[str, ...]:
+    """Tags as Obsidian reads them: `tags: a, b` is two tags, a leading `#` is optional."""
+    split = (part.strip().lstrip("#").strip() for tag in tags for part in tag.split(","))
+    return tuple(dict.fromkeys(tag for tag in split if tag))
 
 
 def _describe(value: Any) -> str:

@@ -64,7 +64,15 @@ def touch_json(touch: Touch) -> dict[str, Any]:
 
 
 def show_json(prospect: Prospect, follow_up: FollowUp | None) -> dict[str, Any]:
+    """The front matter as written, but with the keys mdfollow reads in their checked form."""
     fields = {key: _jsonable(value) for key, value in prospect.front_matter.items()}
+    known = {
+        "tags": list(prospect.tags),
+        "created": iso(prospect.created),
+        "closed": iso(prospect.closed),
+        "next": f"{prospect.next}T{iso(prospect.next_time)}" if prospect.next_time else iso(prospect.next),
+    }
+    fields.update({key: value for key, value in known.items() if key in fields})
     return {
         **fields,
         "name": prospect.name,
@@ -141,6 +149,11 @@ def due_table(follow_ups: Sequence[FollowUp], today: dt.date, color: bool) -> st
         )
         styles.append((RED if late else BOLD if f.due == today else "") if color else "")
     return table(["DUE", "", "TOUCH", "CHANNEL", "NAME", "COMPANY", "WHY"], rows, styles)
+
+
+def plural(count: int, noun: str) -> str:
+    """`1 prospect`, `2 prospects`."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def due_summary(follow_ups: Sequence[FollowUp], today: dt.date) -> str:

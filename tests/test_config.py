@@ -67,7 +67,8 @@ def test_unknown_keys_are_warnings_with_their_line() -> None:
         ('[calendar]\ntime = "9am"', "mdfollow.toml:2: calendar.time: '9am' is not a time"),
         ('[calendar]\noverdue = "later"', 'mdfollow.toml:2: calendar.overdue: expected "today" or "keep"'),
         ("[git]\nautocommit = 1", "mdfollow.toml:2: git.autocommit: expected bool"),
-        ("reply = ", "mdfollow.toml: Invalid value"),
+        ("reply = ", "mdfollow.toml:1: Invalid value"),
+        ("[git]\n[git]", "mdfollow.toml:2: Cannot declare ('git',) twice"),
     ],
 )
 def test_bad_values_name_the_key(text: str, expected: str) -> None:

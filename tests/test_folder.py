@@ -126,3 +126,31 @@ def test_a_corrupt_cache_is_ignored(folder: Path, write: WriteFile) -> None:
     load_cached_folder(folder)
     cache_path(folder).write_bytes(b"garbage")
     assert [p.name for p in load_cached_folder(folder).prospects] == ["A"]
+
+
+def test_references_ignore_case_and_accents_and_prefer_whole_names(folder: Path, write: WriteFile) -> None:
+    write("dan.md", "---\nname: Dan\n---\n")
+    write("dana.md", "---\nname: Dana Scully\n---\n")
+    write("eva.md", "---\nname: Eva Novák\n---\n")
+    loaded = load_folder(folder)
+    assert resolve(loaded, "DAN").id == "dan"
+    assert resolve(loaded, "dana scully").id == "dana"
+    assert resolve(loaded, "eva novak").id == "eva"
+    with pytest.raises(MdfollowError, match="empty"):
+        resolve(loaded, " ")
+
+
+def test_a_link_to_a_prospect_is_not_a_second_prospect(folder: Path, write: WriteFile) -> None:
+    write("zed.md", "---\nname: Zed\n---\n")
+    os.symlink("zed.md", folder / "a-link.md")
+    loaded = load_folder(folder)
+    assert [p.id for p in loaded.prospects] == ["zed"]
+    [problem] = loaded.problems
+    assert (problem.path.name, problem.message) == ("a-link.md", f"same file as {folder}/zed.md: skipped")
+
+
+def test_front_matter_after_a_blank_line_is_a_warning(folder: Path, write: WriteFile) -> None:
+    write("late.md", b"\n---\nname: Late\n---\n")
+    loaded = load_folder(folder)
+    assert loaded.prospects == ()
+    assert [(p.line, p.severity) for p in loaded.problems] == [(1, "warning")]

@@ -199,3 +199,27 @@ def test_any_valid_touch_line_round_trips(
     [touch] = prospect.touches
     assert (touch.date, touch.time, touch.channel, touch.note, touch.line) == (day, clock, channel, note, 5)
     assert touch.direction == ("in" if direction == " in" else "out")
+
+
+def test_a_setext_touches_heading_and_a_second_section() -> None:
+    text = "---\nname: A\n---\nTouches\n-------\n1. 2026-11-01 call: a\n\nNotes\n=====\n## touches\n- 2026-11-05 call: b\n"
+    prospect, problems = parse(text)
+    assert prospect is not None and [t.note for t in prospect.touches] == ["a"]
+    assert [(p.line, p.severity) for p in problems] == [(10, "warning")]
+    assert "second Touches section" in problems[0].message
+
+
+def test_a_block_scalar_may_end_the_front_matter() -> None:
+    prospect, problems = parse("---\nname: A\nsummary: |\n  line one\n  line two\n---\n")
+    assert problems == [] and prospect is not None
+    assert prospect.front_matter["summary"] == "line one\nline two\n"
+
+
+def test_tags_as_obsidian_writes_them() -> None:
+    prospect, _ = parse('---\nname: A\ntags: ["#warm", "b, c", warm]\n---\n')
+    assert prospect is not None and prospect.tags == ("warm", "b", "c")
+
+
+def test_a_nul_byte_is_one_line_with_its_line_number() -> None:
+    _, [problem] = parse(b"---\nname: A\nnote: x\x00y\n---\n")
+    assert (problem.line, problem.message) == (3, "broken YAML: character U+0000 is not allowed")

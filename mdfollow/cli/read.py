@@ -55,6 +55,7 @@ def list_prospects(
     as_json: JsonOption = False,
 ) -> None:
     """Every prospect, one line each."""
+    status = status.lower() if status else None
     if status is not None and status not in STATUSES:
         raise typer.BadParameter(f"{status!r} is not one of {', '.join(STATUSES)}", param_hint="--status")
     settings = env(ctx)
@@ -74,7 +75,7 @@ def list_prospects(
         return
     if items:
         typer.echo(render.list_table(items, settings.today, use_color()))
-    typer.echo(f"{len(items)} prospects")
+    typer.echo(render.plural(len(items), "prospect"))
 
 
 @app.command()
@@ -103,6 +104,9 @@ def check(ctx: typer.Context) -> None:
         typer.echo(str(problem))
     errors = sum(1 for p in problems if p.severity == "error")
     warnings = len(problems) - errors
-    typer.echo(f"{len(folder.prospects)} prospects checked: {errors} errors, {warnings} warnings", err=True)
+    typer.echo(
+        f"{render.plural(len(folder.prospects), 'prospect')} checked: "
+        f"{render.plural(errors, 'error')}, {render.plural(warnings, 'warning')}"
+    )
     if errors:
         raise typer.Exit(1)
