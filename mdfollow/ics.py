@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from icalendar import Alarm, Calendar, Component, Event, Timezone, Todo
 from icalendar.prop import vCategory, vDuration, vText
+from icalendar.timezone.tzid import is_utc
 
 from mdfollow.model import CalendarConfig, Config, FollowUp, Prospect
 from mdfollow.schedule import add_days
@@ -118,6 +119,12 @@ def local_timezone() -> str | None:
 def feed_timezone(calendar: CalendarConfig) -> str | None:
     """The zone key timed events use; None for floating times."""
     return local_timezone() if calendar.timezone == "local" else calendar.timezone
+
+
+def needs_vtimezone(zone: str | None) -> bool:
+    """Whether times in `zone` carry a TZID: icalendar writes those in a zone equal to UTC
+    (UTC, Etc/UTC, GMT, Africa/Abidjan…) as `…Z`, so a VTIMEZONE for them would go unused."""
+    return zone is not None and not is_utc(ZoneInfo(zone))
 
 
 @dataclass(frozen=True, slots=True)
@@ -415,7 +422,7 @@ class Plan:
 
     zone: str | None
     years: tuple[int, int] | None
-    """First and last year with a timed item in `zone`, for its VTIMEZONE; None when none."""
+    """First and last year with a timed item, for the zone's VTIMEZONE; None when none is needed."""
     follow_ups: tuple[FollowUp, ...]
     digests: tuple[tuple[dt.date, tuple[FollowUp, ...]], ...]
 
@@ -444,7 +451,7 @@ def plan(follow_ups: Iterable[FollowUp], today: dt.date, config: Config, days: i
     else:
         placements = (place(f, today, calendar) for f in chosen)
         timed_days = [p.day for p in placements if p.clock is not None]
-    years = (min(timed_days).year, max(timed_days).year) if zone and timed_days else None
+    years = (min(timed_days).year, max(timed_days).year) if needs_vtimezone(zone) and timed_days else None
     return Plan(zone, years, tuple(chosen), digests)
 
 

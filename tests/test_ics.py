@@ -367,3 +367,18 @@ def test_folded_lines_never_split_a_multi_byte_character() -> None:
 def test_clean_text_keeps_tabs_and_turns_line_separators_into_newlines() -> None:
     assert ics.clean_text("a\tb\u2028c\x00d\r\ne\rf\x7f") == "a\tb\ncd\ne\nf"
     assert re.fullmatch(r"[^\x00-\x08\x0b-\x1f\x7f]*", ics.escape_text("\x01\n;,\\"))
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Etc/UTC", "GMT", "local"])
+def test_times_in_utc_are_written_with_z_and_no_vtimezone(zone: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Etc/UTC")  # "local" on a machine set to UTC
+    items = [follow_up("amy", "2026-12-01"), follow_up("bob", "2027-07-01", time=dt.time(14, 30))]
+    feed = build(items, config(timezone=zone, time=dt.time(9, 0)))
+    text = lines(feed)
+    assert "DTSTART:20261201T090000Z" in text and "DTSTART:20270701T143000Z" in text
+    assert not any(line.startswith("BEGIN:VTIMEZONE") or "TZID" in line for line in text)
+    assert [e.dtstart for e in validate(feed).events] == [
+        dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC),
+        dt.datetime(2027, 7, 1, 14, 30, tzinfo=dt.UTC),
+    ]
+    assert feed == ics.build_calendar(items, TODAY, config(timezone=zone, time=dt.time(9, 0))).to_ical()
