@@ -26,7 +26,7 @@ from mdfollow.atomic import write_atomic
 from mdfollow.errors import MdfollowError
 from mdfollow.folder import prospect_files, signature
 from mdfollow.model import NOTE_CHANNEL, Direction, Problem, Prospect, Status
-from mdfollow.parse import BOM, Layout, has_front_matter, layout, parse_prospect, split_lines
+from mdfollow.parse import BOM, Layout, has_front_matter, layout, normalise_tags, parse_prospect, split_lines
 
 if sys.platform != "win32":
     import fcntl
@@ -79,9 +79,22 @@ class Change:
 
 
 def slugify(text: str) -> str:
-    """ASCII, lower case, words joined by `-`: "José Müller" → `jose-muller`."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    """ASCII, lower case, words joined by `-`, from any script: "José Müller" → `jose-muller`,
+    "Ольга Иванова" → `olga-ivanova`, "王小明" → `wang-xiao-ming`. Symbols and emoji are dropped,
+    apostrophes too ("O'Brien" → `obrien`)."""
+    from anyascii import anyascii  # lazily: only commands that create files need it
+
+    parts: list[str] = []
+    for char in unicodedata.normalize("NFC", text):
+        if char.isascii():
+            parts.append(char)
+        elif unicodedata.category(char) != "So":
+            ascii_text = anyascii(char)
+            # an ideograph or a Hangul syllable is a capitalised syllable of its own ("Wang")
+            syllable = unicodedata.category(char) == "Lo" and ascii_text[:1].isupper()
+            parts.append(f" {ascii_text} " if syllable else ascii_text)
+    words = "".join(parts).replace("'", "").lower()
+    return re.sub(r"[^a-z0-9]+", "-", words).strip("-")
 
 
 def yaml_value(value: str, *, flow: bool = False) -> str:
@@ -123,6 +136,11 @@ def yaml_list(values: Sequence[str]) -> str:
     return "[" + ", ".join(yaml_value(v, flow=True) for v in values) + "]"
 
 
+def next_value(day: dt.date, time: dt.time | None = None) -> str:
+    """The text of a `next` value: a date, or a date and time (`2026-12-05 14:30`)."""
+    return day.isoformat() if time is None else f"{day.isoformat()} {time.strftime('%H:%M')}"
+
+
 def mark_change(status: Status, today: dt.date, reason: str | None = None) -> Change:
     """`mark`: the new status, `closed` for won and lost, and the reason as a dated note."""
     keys: dict[str, str] = {"status": status}
@@ -144,6 +162,7 @@ def prospect_text(
     source: str | None = None,
     tags: Sequence[str] = (),
     next: dt.date | None = None,
+    next_time: dt.time | None = None,
     created: dt.date | None = None,
     extra_body: str = "",
 ) -> str:
@@ -161,9 +180,10 @@ def prospect_text(
         front.append(f"source: {yaml_value(source)}")
     if tags:
         front.append(f"tags: {yaml_list(tags)}")
-    for key, day in (("created", created), ("next", next)):
-        if day is not None:
-            front.append(f"{key}: {day.isoformat()}")
+    if created is not None:
+        front.append(f"created: {created.isoformat()}")
+    if next is not None:
+        front.append(f"next: {next_value(next, next_time)}")
     title = " ".join(f"{name} — {company}".split() if company else name.split())
     body = "\n".join(extra_body.splitlines()).strip("\n")
     parts = ["---", *front, "---", f"# {title}", ""]
@@ -183,6 +203,7 @@ def create_prospect(
     source: str | None = None,
     tags: Sequence[str] = (),
     next: dt.date | None = None,
+    next_time: dt.time | None = None,
     created: dt.date | None = None,
     extra_body: str = "",
     taken: set[str] | None = None,
@@ -191,7 +212,8 @@ def create_prospect(
 
     The one writer of new prospect files (`add`, `init`, `import`). The slug is the name
     and company in ASCII (`jane-doe-acme`), with `-2`, `-3`… while that id is taken anywhere
-    in the folder. Values are stripped; empty ones are left out. `extra_body` is Markdown
+    in the folder. Values are stripped; empty ones are left out; tags are written as the
+    parser reads them (`"a, #b"` is the tags `a` and `b`). `extra_body` is Markdown
     put between the title and the (empty) touch log. Raises MdfollowError, writing
     nothing, when the values would not read back as given (e.g. an empty name).
 
@@ -204,8 +226,9 @@ def create_prospect(
         "emails": tuple(e.strip() for e in emails if e.strip()),
         "phones": tuple(p.strip() for p in phones if p.strip()),
         "source": (source or "").strip() or None,
-        "tags": tuple(t.strip() for t in tags if t.strip()),
+        "tags": normalise_tags(tags),
         "next": next,
+        "next_time": next_time if next is not None else None,
         "created": created,
     }
     if not fields["name"]:
@@ -386,23 +409,39 @@ Edit = tuple[int, int, list[str]]
 
 def _key_edit(shape: Layout, old: Prospect, key: str, value: str) -> Edit:
     """Set one front matter key: change its value in place (keeping the spacing, the key's
-    quoting and a trailing comment), or add `key: value` as the last front matter line."""
-    rendered = yaml_value(value)
+    and the value's quoting, and a trailing comment), or add `key: value` as the last front
+    matter line."""
     number = old.key_lines.get(key)
     if number is None:
-        return (shape.front_end, shape.front_end, [f"{yaml_value(key)}: {rendered}"])
+        return (shape.front_end, shape.front_end, [f"{yaml_value(key)}: {yaml_value(value)}"])
     index = number - 1
     end = _value_end(shape, index)
     line = shape.lines[index]
     span = _value_span(line) if end == index + 1 else None
     if span is None:
-        return (index, end, [f"{line[: _key_colon(line)]}: {rendered}"])
-    start, stop = span
+        colon = _key_colon(line)
+        gap = re.match(r"[ \t]*", line[colon + 1 :])
+        return (index, end, [f"{line[: colon + 1]}{gap[0] if gap and gap[0] else ' '}{yaml_value(value)}"])
+    start, stop, style = span
     head, tail = line[:start], line[stop:]
     if start == stop:
         head = head if head.endswith((" ", "\t")) else head + " "
         tail = tail if not tail or tail.startswith((" ", "\t")) else " " + tail
-    return (index, end, [f"{head}{rendered}{tail}"])
+    return (index, end, [f"{head}{_quoted(value, style) or yaml_value(value)}{tail}"])
+
+
+def _quoted(value: str, style: str | None) -> str | None:
+    """`value` in the old value's quotes (`'` or `"`), if it reads back exactly that way."""
+    if style == '"':
+        text = '"' + "".join(_escape(ch) for ch in value) + '"'
+    elif style == "'" and all(ch == _escape(ch) or ch in '"\\' for ch in value):
+        text = "'" + value.replace("'", "''") + "'"
+    else:
+        return None
+    try:
+        return text if yaml.safe_load(f"k: {text}") == {"k": value} else None
+    except yaml.YAMLError:
+        return None
 
 
 def _value_end(shape: Layout, index: int) -> int:
@@ -419,21 +458,25 @@ def _value_end(shape: Layout, index: int) -> int:
     return end
 
 
-def _value_span(line: str) -> tuple[int, int] | None:
-    """Columns of the one-line scalar value in `key: value  # comment`, or None when the value
-    is not a scalar on this line. An empty value gives an empty span just after the colon."""
+def _value_span(line: str) -> tuple[int, int, str | None] | None:
+    """Columns of the one-line scalar value in `key: value  # comment` and its quoting style
+    (`'`, `"` or None for plain), or None when the value is not a scalar on this line. An
+    empty value gives an empty span just after the colon. Tabs are read as spaces (the
+    parser's YAML accepts them around the colon, this scanner does not): same columns."""
     try:
-        tokens = list(yaml.scan(line, Loader=yaml.SafeLoader))
+        tokens = list(yaml.scan(line.replace("\t", " "), Loader=yaml.SafeLoader))
     except yaml.YAMLError:
         return None
     kinds = [type(token).__name__ for token in tokens]
     head = ["StreamStartToken", "BlockMappingStartToken", "KeyToken", "ScalarToken", "ValueToken"]
     tail = ["BlockEndToken", "StreamEndToken"]
     if kinds == [*head, "ScalarToken", *tail]:
-        return (tokens[5].start_mark.column, tokens[5].end_mark.column)
+        value = tokens[5]
+        assert isinstance(value, yaml.tokens.ScalarToken)
+        return (value.start_mark.column, value.end_mark.column, value.style)
     if kinds == [*head, *tail]:
         column = tokens[4].end_mark.column
-        return (column, column)
+        return (column, column, None)
     return None
 
 

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mdfollow import edit
+from mdfollow.atomic import write_atomic
 from mdfollow.edit import Change, Entry, create_prospect, edit_prospect, patch, slugify, yaml_value
 from mdfollow.errors import MdfollowError
 from mdfollow.folder import load_folder
@@ -38,9 +39,14 @@ def patched(text: str, change: Change) -> str:
     [
         ("José Müller", "jose-muller"),
         ("Jane Doe Acme", "jane-doe-acme"),
-        ("  Ærø — Øl & Co.  ", "r-l-co"),
-        ("李雷", ""),
-        ("O'Brien, Ltd.", "o-brien-ltd"),
+        ("  Ærø — Øl & Co.  ", "aero-ol-co"),
+        ("Ольга Иванова", "olga-ivanova"),
+        ("王小明", "wang-xiao-ming"),
+        ("김민수 Ltd", "gim-min-su-ltd"),
+        ("Ἀθηνᾶ", "athina"),
+        ("Jane 🎉 Doe™", "jane-doe"),
+        ("O'Brien, Ltd.", "obrien-ltd"),
+        ("🎉", ""),
     ],
 )
 def test_slugify_is_ascii_words_joined_by_dashes(text: str, slug: str) -> None:
@@ -136,6 +142,25 @@ def test_set_key_changes_only_the_value_keeping_spacing_and_comment() -> None:
         "next:\n---\n", "next:\nclosed: 2026-11-30\n---\n"
     )
     assert patched(ODD, change) == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "key", "value", "written"),
+    [
+        ('status:\t"active"', "status", "won", 'status:\t"won"'),
+        ("status:\t'active'  # hm", "status", "lost", "status:\t'lost'  # hm"),
+        ('next:  "2026-12-03"', "next", "2026-12-09 14:30", 'next:  "2026-12-09 14:30"'),
+        ("x-why: 'plain'", "x-why", 'it\'s "so"', "x-why: 'it''s \"so\"'"),
+        ("x-why: 'plain'", "x-why", "two\nlines", 'x-why: "two\\nlines"'),
+        ('x-why: "plain"', "x-why", "tab\there", 'x-why: "tab\\there"'),
+        ("x-why: plain", "x-why", "yes", 'x-why: "yes"'),
+        ("x-why:\t[a, b]", "x-why", "c", "x-why:\tc"),
+        ("x-why:  [a]  # list", "x-why", "c", "x-why:  c"),
+    ],
+)
+def test_a_new_value_keeps_the_old_quotes_and_spacing(line: str, key: str, value: str, written: str) -> None:
+    text = f"---\nname: Jo\n{line}\n---\n"
+    assert patched(text, Change({key: value})) == f"---\nname: Jo\n{written}\n---\n"
 
 
 def test_a_block_value_is_replaced_whole() -> None:
@@ -246,6 +271,8 @@ def prospect_files(draw: st.DrawFn) -> tuple[bytes, str]:
                     "status: active",
                     "status:   lost   # gone",
                     "next: 2026-01-01",
+                    "closed:\t'2026-01-01'",
+                    'x-reason: "why"  # quoted',
                     "next:",
                     "x-color: blue",
                     "x-list:\n  - a\n  - b",
@@ -400,7 +427,7 @@ def test_a_writer_waiting_for_the_lock_patches_the_replaced_file(tmp_path: Path)
     waiter.start()
     time.sleep(0.2)
     assert waiter.is_alive()
-    edit.write_atomic(path, JANE + b"- 2026-11-29 call: first\n")
+    write_atomic(path, JANE + b"- 2026-11-29 call: first\n")
     os.close(holder)
     waiter.join(5)
     assert path.read_bytes() == JANE + b"- 2026-11-29 call: first\n- 2026-11-30 call: second\n"
@@ -430,7 +457,7 @@ def test_create_prospect_writes_a_file_that_reads_back(tmp_path: Path) -> None:
         "phone: +44 20 7946 0001\n"
         "status: active\n"
         'source: "trade show: Leeds"\n'
-        'tags: [warm, "quote, urgent"]\n'
+        "tags: [warm, quote, urgent]\n"
         "created: 2026-11-30\n"
         "next: 2026-12-01\n"
         "---\n"
@@ -442,13 +469,14 @@ def test_create_prospect_writes_a_file_that_reads_back(tmp_path: Path) -> None:
         "## Touches\n"
     )
     assert create_prospect(tmp_path, "José Müller", company="Acme") == tmp_path / "jose-muller-acme-3.md"
-    assert create_prospect(tmp_path, "李雷") == tmp_path / "prospect.md"
+    assert create_prospect(tmp_path, "李雷") == tmp_path / "li-lei.md"
+    assert create_prospect(tmp_path, "🎉") == tmp_path / "prospect.md"
 
 
 def test_create_prospect_refuses_what_would_not_read_back(tmp_path: Path) -> None:
     with pytest.raises(MdfollowError, match="needs a name"):
         create_prospect(tmp_path, "  ")
-    with pytest.raises(MdfollowError, match="would not read back"):
+    with pytest.raises(MdfollowError, match=r"would not read back|second Touches section"):
         create_prospect(tmp_path, "Jo", extra_body="## Touches\n- 2026-01-01 call: sneaky")
     assert os.listdir(tmp_path) == []
 

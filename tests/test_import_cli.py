@@ -58,7 +58,7 @@ def test_import_vcards(cards: Path, folder: Path, run: RunCli) -> None:
         f"{cards}:13: Jane Again <JANE@acme.example>: email already in {folder / 'jane.md'}: skipped",
         f"{cards}:24: José Twice <Jose@Mueller.example>: email already imported from line 1: skipped",
     ]
-    assert prospects(folder) == ["jane.md", "jose-muller-muller-gmbh.md", "prospect.md"]
+    assert prospects(folder) == ["jane.md", "jose-muller-muller-gmbh.md", "zuo-teng-hua-zi.md"]
     jose = (folder / "jose-muller-muller-gmbh.md").read_text(encoding="utf-8")
     assert jose.startswith(
         "---\nname: José Müller\ncompany: Müller GmbH\nemail: jose@mueller.example\nstatus: active\n"
