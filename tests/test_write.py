@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -117,6 +118,95 @@ def test_snooze_replaces_next_in_place_keeping_its_comment(write: WriteFile, run
     assert path.read_bytes() == b"---\nname: Jo\nnext:   2026-12-30   # asked\ntags: [a]\n---\n"
 
 
+def test_edits_keep_the_values_quotes_and_the_spacing_after_the_colon(write: WriteFile, run: RunCli) -> None:
+    path = write("jo.md", b'---\nname: Jo\nstatus:\t"active"\nnext: "2026-12-03"\nx-why:  \'hm\'\n---\n')
+    assert run("mark", "jo", "won").exit_code == 0
+    assert run("snooze", "jo", "--until", "2026-12-09 14:30").exit_code == 0
+    assert path.read_bytes() == (
+        b'---\nname: Jo\nstatus:\t"won"\nnext: "2026-12-09 14:30"\nx-why:  \'hm\'\nclosed: 2026-11-30\n---\n'
+    )
+
+
+def test_next_may_have_a_time(folder: Path, write: WriteFile, run: RunCli) -> None:
+    path = write("jane.md", ODD.encode())
+    snoozed = run("snooze", "jane", "--until", "2026-12-05 14:30")
+    assert snoozed.exit_code == 0, snoozed
+    assert snoozed.stdout.startswith(f"{path}: snoozed until 2026-12-05 14:30\n")
+    assert "\nnext: 2026-12-05 14:30\n" in path.read_text()
+    assert run("log", "jane", "call", "--next", "2026-12-09 10:00").exit_code == 0
+    assert "\nnext: 2026-12-09 10:00\n" in path.read_text()
+    added = run("add", "Ann", "--next", "2026-12-07 09:15")
+    assert added.exit_code == 0 and added.stderr == ""
+    assert "\nnext: 2026-12-07 09:15\n" in (folder / "ann.md").read_text()
+    found = {p.id: (p.next, p.next_time) for p in load_folder(folder).prospects}
+    assert found == {
+        "jane": (dt.date(2026, 12, 9), dt.time(10, 0)),
+        "ann": (dt.date(2026, 12, 7), dt.time(9, 15)),
+    }
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "warning"),
+    [
+        (
+            ODD,
+            ("log", "jane", "call", "--date", "2026-12-01"),
+            "jane.md:17: warning: touch dated in the future",
+        ),
+        (
+            ODD,
+            ("snooze", "jane", "--until", "2026-11-29"),
+            "jane.md:8: warning: next 2026-11-29 is already past",
+        ),
+        (
+            ODD,
+            ("snooze", "jane", "--until", "2026-11-30 17:00"),
+            "jane.md:8: warning: next 2026-11-30 17:00 is today",
+        ),
+        (
+            ODD,
+            ("log", "jane", "call", "--next", "2026-11-02"),
+            "jane.md:8: warning: next 2026-11-02 is already past",
+        ),
+        (
+            ODD.replace("active", "dnc"),
+            ("log", "jane", "call"),
+            "jane.md:5: warning: status is dnc: do not contact",
+        ),
+        (
+            ODD.replace("active", "dnc"),
+            ("snooze", "jane", "--for", "1w"),
+            "jane.md:5: warning: status is dnc",
+        ),
+    ],
+)
+def test_a_likely_mistake_is_warned_about_and_still_written(
+    folder: Path, write: WriteFile, run: RunCli, content: str, args: tuple[str, ...], warning: str
+) -> None:
+    path = write("jane.md", content.encode())
+    result = run(*args)
+    assert result.exit_code == 0, result
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"{folder}/{warning}")
+    assert path.read_bytes() != content.encode()
+
+
+def test_add_warns_about_a_next_already_past(folder: Path, run: RunCli) -> None:
+    result = run("add", "Ann", "--next", "2026-11-02")
+    assert result.exit_code == 0
+    assert result.stderr == f"{folder}/ann.md:5: warning: next 2026-11-02 is already past: due now\n"
+    assert "next: 2026-11-02\n" in (folder / "ann.md").read_text()
+
+
+@pytest.mark.parametrize("status", ["WON", "Won", " won "])
+def test_mark_takes_the_status_in_any_case(write: WriteFile, run: RunCli, status: str) -> None:
+    path = write("jane.md", ODD.encode())
+    result = run("mark", "jane", status)
+    assert result.exit_code == 0, result
+    assert "status: won # still hopeful\n" in path.read_text()
+    assert result.stdout.startswith(f"{path}: marked won\n")
+
+
 def test_add_creates_a_card_named_after_the_person(folder: Path, write: WriteFile, run: RunCli) -> None:
     write("archive/jose-muller-zurich-ag.md", "---\nname: José Müller\nemail: jose@zurich.example\n---\n")
     result = run(
@@ -148,7 +238,7 @@ def test_add_creates_a_card_named_after_the_person(folder: Path, write: WriteFil
         "email: jose@zurich.example\n"
         "phone: +41 44 000 00 00\n"
         "status: active\n"
-        'tags: [warm, "#1 lead"]\n'
+        "tags: [warm, 1 lead]\n"
         f"created: {TODAY}\n"
         "next: 2026-12-07\n"
         "---\n"
@@ -158,6 +248,29 @@ def test_add_creates_a_card_named_after_the_person(folder: Path, write: WriteFil
     )
     assert run("add", "Ann", "--created", "2026-01-02").stdout == f"{folder / 'ann.md'}\n"
     assert "created: 2026-01-02\n" in (folder / "ann.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("name", "company", "file"),
+    [
+        ("Ольга Иванова", None, "olga-ivanova.md"),
+        ("王小明", "北京公司", "wang-xiao-ming-bei-jing-gong-si.md"),
+        ("Σωκράτης", "Ἀθηνᾶ", "sokratis-athina.md"),
+    ],
+)
+def test_add_names_the_file_in_ascii_from_any_script(
+    folder: Path, run: RunCli, name: str, company: str | None, file: str
+) -> None:
+    result = run("add", name, *(("--company", company) if company else ()))
+    assert result.exit_code == 0, result
+    assert result.stdout == f"{folder / file}\n"
+    assert f"name: {name}\n" in (folder / file).read_text(encoding="utf-8")
+
+
+def test_anyascii_is_not_imported_at_startup() -> None:
+    code = "import sys, mdfollow.cli; print('anyascii' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_init_writes_the_config_and_an_example_once(tmp_path: Path, run: RunCli) -> None:
@@ -189,6 +302,11 @@ def test_init_writes_the_config_and_an_example_once(tmp_path: Path, run: RunCli)
         (("snooze", "jane", "--for", "2 weeks"), "--for: '2 weeks' is not a gap"),
         (("snooze", "jane", "--for", "2w call"), "--for: '2w call' is not a gap"),
         (("add", "Ann", "--next", "2026-02-30"), "--next: '2026-02-30' is not a date"),
+        (("add", "Ann", "--next", "2026-12-01 24:00"), "--next: '2026-12-01 24:00' is not a date"),
+        (("log", "jane", "call", "--next", "2026-12-01 9.30"), "--next: '2026-12-01 9.30' is not a date"),
+        (("snooze", "jane", "--until", "2026-12-01 14:30:00"), "--until: '2026-12-01 14:30:00' is not"),
+        (("snooze", "jane", "--until", "2026-12-01 "), "--until: '2026-12-01 ' is not a date"),
+        (("mark", "jane", "WONDERFUL"), "status 'WONDERFUL' is not one of"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(

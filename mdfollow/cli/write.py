@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -15,15 +16,30 @@ from mdfollow.config import CONFIG_NAME, DEFAULT_TOML, parse_gap
 from mdfollow.errors import MdfollowError
 from mdfollow.folder import Folder, resolve
 from mdfollow.model import STATUSES, Problem, Prospect
+from mdfollow.parse import parse_prospect
 from mdfollow.schedule import add_gap, follow_up
 
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_WHEN = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[ T]([01]?\d|2[0-3]):([0-5]\d))?$")
 _EXAMPLE = """An example prospect: edit it, or delete this file.
 
 Log each contact with `mdfollow log jane call "left a voicemail"`;
 `mdfollow due` shows who to contact next."""
 ProspectArgument = Annotated[str, typer.Argument(help="An id, a path, or part of a name, company or email.")]
-NextOption = Annotated[str | None, typer.Option("--next", help="Contact again on this date (YYYY-MM-DD).")]
+NextOption = Annotated[
+    str | None, typer.Option("--next", help='Contact again on this date (YYYY-MM-DD or "YYYY-MM-DD HH:MM").')
+]
+
+
+@dataclass(frozen=True)
+class When:
+    """A value for `next`: a date, or a date and time (SPEC §2)."""
+
+    date: dt.date
+    time: dt.time | None = None
+
+    def __str__(self) -> str:
+        return edit.next_value(self.date, self.time)
 
 
 def _usage(message: str) -> MdfollowError:
@@ -35,9 +51,48 @@ def _date(text: str | None, option: str) -> dt.date | None:
     return None if text is None else parse_date(text, option)
 
 
+def _when(text: str | None, option: str) -> When | None:
+    """A date with an optional time, for `next`; anything else is a usage error (exit 2)."""
+    if text is None:
+        return None
+    match = _WHEN.match(text)
+    if match:
+        day = parse_date(match[1], option)
+        return When(day, dt.time(int(match[2]), int(match[3])) if match[2] else None)
+    raise _usage(f'{option}: {text!r} is not a date (use YYYY-MM-DD or "YYYY-MM-DD HH:MM")')
+
+
+def _warn(path: Path, line: int, message: str) -> None:
+    """A likely mistake: said on stderr, yet the write it concerns is made."""
+    typer.echo(str(Problem(path, line, message, "warning")), err=True)
+
+
+def _warn_next(prospect: Prospect, when: When, today: dt.date) -> None:
+    """A `next` that is not after today does not leave the prospect alone: it is due at once."""
+    if when.date <= today:
+        past = "today" if when.date == today else "already past"
+        _warn(prospect.path, prospect.line_of("next"), f"next {when} is {past}: due now")
+
+
+def _warn_dnc(prospect: Prospect) -> None:
+    if prospect.status == "dnc":
+        _warn(prospect.path, prospect.line_of("status"), "status is dnc: do not contact")
+
+
+def _line_of(prospect: Prospect, entry: edit.Entry) -> int:
+    """The line the entry was written on (the last one, should the same item appear twice)."""
+    item = (entry.date, entry.time, entry.channel.lower(), entry.direction, "\n".join(entry.note_lines))
+    lines = [
+        t.line
+        for t in (*prospect.touches, *prospect.notes)
+        if (t.date, t.time, t.channel, t.direction, t.note) == item
+    ]
+    return max(lines, default=0)
+
+
 def _commit(folder: Folder, path: Path, message: str) -> None:
     if folder.config.git_autocommit and (reason := edit.git_commit(path, message)):
-        typer.echo(str(Problem(path, 0, reason, "warning")), err=True)
+        _warn(path, 0, reason)
 
 
 def _report(prospect: Prospect, folder: Folder, today: dt.date, done: str) -> None:
@@ -91,6 +146,8 @@ def add(
     if not name.strip():
         raise _usage("NAME is empty: give the person's name")
     settings = env(ctx)
+    when = _when(next_day, "--next")
+    day_created = _date(created, "--created") or settings.today
     folder = settings.load(warn=False)
     for address in email or []:
         for other in folder.prospects:
@@ -105,9 +162,14 @@ def add(
         phones=phone or [],
         source=source,
         tags=tag or [],
-        next=_date(next_day, "--next"),
-        created=_date(created, "--created") or settings.today,
+        next=when.date if when else None,
+        next_time=when.time if when else None,
+        created=day_created,
     )
+    if when and when.date <= settings.today:
+        new, _ = parse_prospect(path, path.read_bytes())
+        assert new is not None, "create_prospect wrote a file that parses"
+        _warn_next(new, when, settings.today)
     _commit(folder, path, f"add: {name.strip()}")
     typer.echo(str(path))
 
@@ -131,13 +193,22 @@ def log(
     if time is not None and not clock:
         raise _usage(f"--time: {time!r} is not a time (use HH:MM)")
     day = _date(date, "--date") or settings.today
-    next_date = _date(next_day, "--next")
-    keys = {"next": next_date.isoformat()} if next_date else {}
+    when = _when(next_day, "--next")
+    keys = {"next": str(when)} if when else {}
     at = dt.time(int(clock[1]), int(clock[2])) if clock else None
     entry = edit.Entry(day, channel, note, time=at, direction="in" if inbound else "out")
     folder = settings.load(warn=False)
     found = resolve(folder, prospect)
     changed = edit.edit_prospect(found.path, edit.Change(keys, [entry]))
+    _warn_dnc(changed)
+    if day > settings.today:
+        _warn(
+            changed.path,
+            _line_of(changed, entry),
+            f"touch dated in the future ({day}; today is {settings.today})",
+        )
+    if when:
+        _warn_next(changed, when, settings.today)
     _commit(folder, found.path, f"log: {channel.lower()} with {found.name}")
     _report(changed, folder, settings.today, f"logged {entry.lines()[0][2:]}")
 
@@ -151,20 +222,24 @@ def mark(
 ) -> None:
     """Set the status (and `closed` for won or lost)."""
     settings = env(ctx)
-    if status not in STATUSES:
+    new_status = next((known for known in STATUSES if known == status.strip().lower()), None)
+    if new_status is None:
         raise _usage(f"status {status!r} is not one of {', '.join(STATUSES)}")
     folder = settings.load(warn=False)
     found = resolve(folder, prospect)
-    changed = edit.edit_prospect(found.path, edit.mark_change(status, settings.today, reason))
-    _commit(folder, found.path, f"mark: {found.name} {status}")
-    _report(changed, folder, settings.today, f"marked {status}")
+    changed = edit.edit_prospect(found.path, edit.mark_change(new_status, settings.today, reason))
+    _commit(folder, found.path, f"mark: {found.name} {new_status}")
+    _report(changed, folder, settings.today, f"marked {new_status}")
 
 
 @app.command()
 def snooze(
     ctx: typer.Context,
     prospect: ProspectArgument,
-    until: Annotated[str | None, typer.Option("--until", help="Contact again on this date.")] = None,
+    until: Annotated[
+        str | None,
+        typer.Option("--until", help='Contact again on this date (YYYY-MM-DD or "YYYY-MM-DD HH:MM").'),
+    ] = None,
     for_: Annotated[str | None, typer.Option("--for", help="Contact again after Nd, Nw or Nm.")] = None,
 ) -> None:
     """Set `next`: leave the prospect alone until a date."""
@@ -174,10 +249,12 @@ def snooze(
     gap = parse_gap(for_) if for_ is not None else None
     if for_ is not None and (gap is None or gap.channel):
         raise _usage(f"--for: {for_!r} is not a gap (use Nd, Nw or Nm, e.g. 2w)")
-    day = add_gap(settings.today, gap) if gap else _date(until, "--until")
-    assert day is not None
+    when = When(add_gap(settings.today, gap)) if gap else _when(until, "--until")
+    assert when is not None
     folder = settings.load(warn=False)
     found = resolve(folder, prospect)
-    changed = edit.edit_prospect(found.path, edit.Change({"next": day.isoformat()}))
-    _commit(folder, found.path, f"snooze: {found.name} until {day}")
-    _report(changed, folder, settings.today, f"snoozed until {day}")
+    changed = edit.edit_prospect(found.path, edit.Change({"next": str(when)}))
+    _warn_dnc(changed)
+    _warn_next(changed, when, settings.today)
+    _commit(folder, found.path, f"snooze: {found.name} until {when}")
+    _report(changed, folder, settings.today, f"snoozed until {when}")
