@@ -35,7 +35,7 @@ from icalendar import Alarm, Calendar, Component, Event, Timezone, Todo
 from icalendar.prop import vCategory, vDuration, vText
 from icalendar.timezone.tzid import is_utc
 
-from mdfollow.model import CalendarConfig, Config, FollowUp, Prospect
+from mdfollow.model import CalendarConfig, Config, FollowUp, Problem, Prospect
 from mdfollow.schedule import add_days
 
 PRODID = "-//mdfollow//mdfollow//EN"
@@ -414,6 +414,29 @@ def timezone_component(zone: str, first_year: int, last_year: int) -> Timezone:
     return Timezone.from_tzid(
         zone, first_date=dt.date(first_year, 1, 1), last_date=dt.date(last_year + 1, 1, 1)
     )
+
+
+def unrepresentable(follow_ups: Iterable[FollowUp]) -> list[Problem]:
+    """A warning for each follow-up due past `LAST_DAY`, which every feed leaves out without a word."""
+    return [
+        Problem(
+            f.prospect.path,
+            _origin_line(f),
+            f"due {f.due.isoformat()} is past what a calendar can show: left out of the feed",
+            "warning",
+        )
+        for f in follow_ups
+        if f.due is not None and f.due > LAST_DAY
+    ]
+
+
+def _origin_line(follow_up: FollowUp) -> int:
+    """The line the due date comes from: `next`, the touch it counts from, or `created`."""
+    prospect = follow_up.prospect
+    if follow_up.reason in ("next", "revisit"):
+        return prospect.line_of("next")
+    touches = prospect.touches if follow_up.reason == "reply" else prospect.outbound
+    return touches[-1].line if touches else prospect.line_of("created")
 
 
 @dataclass(frozen=True, slots=True)

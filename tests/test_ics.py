@@ -382,3 +382,21 @@ def test_times_in_utc_are_written_with_z_and_no_vtimezone(zone: str, monkeypatch
         dt.datetime(2027, 7, 1, 14, 30, tzinfo=dt.UTC),
     ]
     assert feed == ics.build_calendar(items, TODAY, config(timezone=zone, time=dt.time(9, 0))).to_ical()
+
+
+def test_unrepresentable_names_the_follow_ups_the_feed_leaves_out_at_the_line_that_set_them() -> None:
+    log = (touch("9999-12-01", line=12), touch("9999-12-02", direction="in", line=13))
+    items = [
+        follow_up("next", "9999-12-31", reason="next", key_lines={"next": 7}),
+        follow_up("cadence", "9999-12-31", touches=log),  # counted from the last touch out
+        follow_up("reply", "9999-12-31", reason="reply", touches=log),  # from the last touch in
+        follow_up("new", "9999-12-31", reason="new", created=dt.date(9999, 12, 31), key_lines={"created": 3}),
+        follow_up("last", "9998-12-31"),
+        follow_up("gone", None, reason="exhausted"),
+    ]
+    message = "warning: due 9999-12-31 is past what a calendar can show: left out of the feed"
+    assert [str(problem) for problem in ics.unrepresentable(items)] == [
+        f"prospects/{id}.md:{line}: {message}"
+        for id, line in [("next", 7), ("cadence", 12), ("reply", 13), ("new", 3)]
+    ]
+    assert [e.uid for e in validate(build(items)).events] == ["last-4@mdfollow"]

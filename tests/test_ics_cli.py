@@ -133,3 +133,15 @@ def test_the_feed_is_byte_identical_under_any_hash_seed(
         outputs.add(ics_bytes(folder))
     assert len(outputs) == 1
     assert outputs.pop().count(b"BEGIN:VEVENT") == 7
+
+
+def test_a_follow_up_past_the_last_calendar_day_is_left_out_with_a_warning(
+    folder: Path, write: WriteFile, run: RunCli
+) -> None:
+    write("jane.md", JANE.format(next="2026-12-01", extra=""))
+    write("typo.md", "---\nname: Typo\ncreated: 2026-11-01\nnext: 9999-12-31\n---\n")
+    result = run("ics")
+    assert result.exit_code == 0, result
+    assert set(uids_and_starts(result.stdout)) == {"jane-3@mdfollow"}
+    warning = "warning: due 9999-12-31 is past what a calendar can show: left out of the feed"
+    assert result.stderr == f"{folder / 'typo.md'}:4: {warning}\n"

@@ -29,7 +29,7 @@ def ics(
     ] = False,
 ) -> None:
     """Write the iCalendar feed (stdout without -o)."""
-    from mdfollow.ics import build_feed  # icalendar takes ~100 ms to import: only this command pays
+    from mdfollow.ics import build_feed, unrepresentable  # icalendar: ~100 ms to import, only ics pays
 
     settings = env(ctx)
     folder = settings.load()
@@ -37,6 +37,8 @@ def ics(
     if digest:
         config = dataclasses.replace(config, calendar=dataclasses.replace(config.calendar, digest=True))
     follow_ups = schedule(folder.prospects, settings.today, config)
+    for problem in unrepresentable(follow_ups):
+        typer.echo(str(problem), err=True)
     data = build_feed(follow_ups, settings.today, config, todo=todo, days=days)
     if output is None:
         typer.echo(data, nl=False)
