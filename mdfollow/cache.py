@@ -37,12 +37,18 @@ def load_cached_folder(root: Path) -> Folder:
     """`load_folder`, reusing what an earlier run parsed of files that have not changed."""
     if os.environ.get("MDFOLLOW_NO_CACHE"):
         return load_folder(root)
-    path = cache_path(root)
-    memo = _read(path)
+    memo = read_memo(root)
     folder = load_folder(root, memo)
     if memo.changed:
-        _write(path, memo)
+        _write(cache_path(root), memo)
     return folder
+
+
+def read_memo(root: Path) -> Memo:
+    """What earlier runs parsed in this folder (empty when there is no usable cache)."""
+    if os.environ.get("MDFOLLOW_NO_CACHE"):
+        return Memo()
+    return _read(cache_path(root))
 
 
 def _read(path: Path) -> Memo:

@@ -201,11 +201,11 @@ def load_folder(root: Path, memo: Memo | None = None) -> Folder:
         for gone in memo.keys() - seen:
             del memo[gone]
             memo.changed = True
-    unique, duplicates = _split_duplicates(prospects)
+    unique, duplicates = split_duplicates(prospects)
     return Folder(root, config, unique, tuple(problems + duplicates))
 
 
-def _split_duplicates(prospects: list[Prospect]) -> tuple[tuple[Prospect, ...], list[Problem]]:
+def split_duplicates(prospects: list[Prospect]) -> tuple[tuple[Prospect, ...], list[Problem]]:
     """Ids must be unique: every file sharing an id is left out, with an error naming the others."""
     by_id: dict[str, list[Prospect]] = {}
     for prospect in prospects:

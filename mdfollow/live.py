@@ -18,9 +18,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
+from mdfollow.cache import read_memo
 from mdfollow.config import CONFIG_NAME
 from mdfollow.errors import MdfollowError
-from mdfollow.folder import Folder, Memo, Signature, _split_duplicates, load_folder, load_prospect, signature
+from mdfollow.folder import Folder, Signature, load_folder, load_prospect, signature, split_duplicates
 from mdfollow.model import Config, FollowUp, Problem, Prospect
 from mdfollow.schedule import follow_up
 
@@ -109,7 +110,8 @@ class LiveFeed:
         self._build, self._publish, self._today = build, publish, today
         self._log, self._warn = log, warn
         self._quiet, self._longest, self._tick = quiet, longest, tick
-        self._memo = Memo()
+        self._memo = read_memo(root)
+        """Parsed files, seeded from the parse cache so a large folder starts fast."""
         self._changes: queue.SimpleQueue[Path | None] = queue.SimpleQueue()
         """Changed files from the observer thread; None asks for a full rescan."""
         self._folder: Folder | None = None
@@ -280,7 +282,7 @@ class LiveFeed:
             return self._folder
         prospects = [loaded[0] for _, loaded in self._memo.values() if loaded[0] is not None]
         problems = [problem for _, loaded in self._memo.values() for problem in loaded[1]]
-        unique, duplicates = _split_duplicates(prospects)
+        unique, duplicates = split_duplicates(prospects)
         problems = [*self._outside_memo, *problems, *duplicates]
         self._folder = Folder(self.root, self._folder.config, unique, tuple(problems))
         return self._folder
