@@ -289,6 +289,56 @@ def test_init_writes_the_config_and_an_example_once(tmp_path: Path, run: RunCli)
     assert {name: (root / name).read_bytes() for name in os.listdir(root)} == before
 
 
+def test_init_inside_a_folder_with_prospects_adds_no_example_and_warns(
+    folder: Path, write: WriteFile
+) -> None:
+    """`cd root/sub && mdfollow init`: no example whose id would duplicate a real prospect."""
+    folder = folder.resolve()
+    write("jane-doe-acme-corp.md", "---\nname: Jane Doe\ncompany: Acme Corp\n---\n")
+    sub = folder / "sub"
+    sub.mkdir()
+    command = [sys.executable, "-m", "mdfollow", "--today", TODAY, "init"]
+    result = subprocess.run(command, cwd=sub, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result
+    assert result.stdout == (
+        f"created mdfollow.toml (no example prospect: the enclosing mdfollow folder {folder} "
+        "already holds prospects)\n"
+    )
+    assert result.stderr == (
+        f"mdfollow: warning: {sub} is inside the mdfollow folder {folder}: commands run there "
+        f"or below will use its own mdfollow.toml, not {folder / 'mdfollow.toml'}\n"
+    )
+    assert sorted(os.listdir(sub)) == ["mdfollow.toml"]
+    loaded = load_folder(folder)
+    assert not loaded.problems and [p.id for p in loaded.prospects] == ["jane-doe-acme-corp"]
+
+
+def test_init_in_a_folder_that_holds_prospects_adds_no_example(tmp_path: Path, run: RunCli) -> None:
+    root = tmp_path / "mine"
+    (root / "clients").mkdir(parents=True)
+    (root / "README.md").write_text("# not a prospect\n")
+    (root / "clients" / "ann.md").write_text("---\nname: Ann\n---\n")
+    result = run("init", str(root))
+    assert result.exit_code == 0, result
+    assert (
+        result.stdout
+        == f"created {root / 'mdfollow.toml'} (no example prospect: the folder already holds prospects)\n"
+    )
+    assert result.stderr == ""
+    assert sorted(os.listdir(root)) == ["README.md", "clients", "mdfollow.toml"]
+
+
+def test_init_in_an_empty_subfolder_of_an_empty_root_warns_and_adds_the_example(
+    folder: Path, run: RunCli
+) -> None:
+    result = run("init", str(folder / "team"))
+    assert result.exit_code == 0, result
+    assert result.stderr.startswith(
+        f"mdfollow: warning: {folder / 'team'} is inside the mdfollow folder {folder}"
+    )
+    assert sorted(os.listdir(folder / "team")) == ["jane-doe-acme-corp.md", "mdfollow.toml"]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

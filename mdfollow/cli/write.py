@@ -14,9 +14,9 @@ from mdfollow import edit, render
 from mdfollow.cli.app import app, env, parse_date
 from mdfollow.config import CONFIG_NAME, DEFAULT_TOML, parse_gap
 from mdfollow.errors import MdfollowError
-from mdfollow.folder import Folder, resolve
+from mdfollow.folder import Folder, prospect_files, resolve
 from mdfollow.model import STATUSES, Problem, Prospect
-from mdfollow.parse import parse_prospect
+from mdfollow.parse import has_front_matter, parse_prospect
 from mdfollow.schedule import add_gap, follow_up
 
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -100,20 +100,50 @@ def _report(prospect: Prospect, folder: Folder, today: dt.date, done: str) -> No
     typer.echo(f"next: {render.describe_follow_up(follow_up(prospect, today, folder.config), today)}")
 
 
+def _enclosing_root(root: Path) -> Path | None:
+    """The mdfollow folder that `root` lies in, found upwards as every command finds its own."""
+    return next((above for above in root.resolve().parents if (above / CONFIG_NAME).is_file()), None)
+
+
+def _holds_prospects(root: Path) -> bool:
+    """Whether any file below `root` is a prospect: then an example would be noise, or a duplicate id."""
+    for item in prospect_files(root, ()):
+        if isinstance(item, Path):
+            try:
+                with open(item, "rb") as file:
+                    if has_front_matter(file.read(64)):
+                        return True
+            except OSError:
+                continue
+    return False
+
+
 @app.command()
 def init(
     ctx: typer.Context,
     directory: Annotated[Path | None, typer.Argument(help="The new folder (default: --dir or here).")] = None,
 ) -> None:
-    """Create mdfollow.toml (commented defaults) and one example prospect."""
+    """Create mdfollow.toml (commented defaults) and, in a folder without prospects, an example one."""
     settings = env(ctx)
     root = directory or settings.directory or Path(".")
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise MdfollowError(f"{root}: cannot create the folder: {error.strerror or error}") from None
+    outer = _enclosing_root(root)
     if not edit.write_new(root / CONFIG_NAME, DEFAULT_TOML.encode("utf-8")):
         raise MdfollowError(f"{root / CONFIG_NAME} already exists: nothing changed")
+    if outer is not None:
+        typer.echo(
+            f"mdfollow: warning: {root.resolve()} is inside the mdfollow folder {outer}: commands "
+            f"run there or below will use its own {CONFIG_NAME}, not {outer / CONFIG_NAME}",
+            err=True,
+        )
+    folder = outer or root
+    if _holds_prospects(folder):
+        where = "the folder" if outer is None else f"the enclosing mdfollow folder {outer}"
+        typer.echo(f"created {root / CONFIG_NAME} (no example prospect: {where} already holds prospects)")
+        return
     example = edit.create_prospect(
         root,
         "Jane Doe",
@@ -123,6 +153,7 @@ def init(
         tags=["example"],
         created=settings.today,
         extra_body=_EXAMPLE,
+        taken=edit.taken_ids(folder),
     )
     edit.edit_prospect(example, edit.Change(entries=[edit.Entry(settings.today, "meeting", "took her card")]))
     typer.echo(f"created {root / CONFIG_NAME} and {example}")
