@@ -7,14 +7,12 @@ BEGIN line and properties, then each subcomponent's own `to_ical()` in order,
 then its END line, folding each content line on its own; so the joined chunks
 are byte for byte what `build_calendar(...).to_ical()` gives (a test checks it).
 
-Nothing here reads a clock. Stamps come from the data: `DTSTAMP` and
-`LAST-MODIFIED` are the prospect's latest dated change (touch, note, created,
-closed; today when an overdue follow-up is moved onto today), and `SEQUENCE` is
-the number of days from 2000-01-01 to the later of that and the day the event is
-placed on, so snoozing a follow-up to a later day, or an overdue one moving onto
-today, raises it and clients that gate updates on SEQUENCE apply the move.
-Moving a follow-up earlier without logging anything can lower it; subscribing
-clients still replace it, but a strict one may keep the old placement.
+Nothing here reads a clock. `DTSTAMP` and `LAST-MODIFIED` are one stamp (see
+`stamp`): its day is the last day the event can have changed, its time of day a
+fingerprint of everything in the event, so any change, earlier or later, gives
+a new stamp and the same data gives the same bytes. There is no `SEQUENCE`: a
+stateless feed cannot keep it rising, and a lower one may be ignored, while the
+default 0 lets clients order versions by `DTSTAMP`.
 
 The one environment read is `local_timezone()`, for `timezone = "local"`, so
 that `ics`, `watch` and `serve` agree on what "local" means.
@@ -24,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -40,8 +39,6 @@ from mdfollow.schedule import add_days
 
 PRODID = "-//mdfollow//mdfollow//EN"
 REFRESH = dt.timedelta(hours=1)
-EPOCH = dt.date(2000, 1, 1)
-"""SEQUENCE counts days from here: any fixed day works, it only has to be stable."""
 FOOTER = b"END:VCALENDAR\r\n"
 LAST_TOUCHES = 3
 LAST_DAY = dt.date(dt.MAXYEAR - 1, 12, 31)
@@ -144,21 +141,26 @@ def place(follow_up: FollowUp, today: dt.date, calendar: CalendarConfig) -> Plac
     return Placement(today if moved else follow_up.due, follow_up.time or calendar.time, moved)
 
 
-def revision(prospect: Prospect, today: dt.date, moved: bool) -> dt.date:
-    """The latest dated change in the prospect's data, never after today (see the module doc)."""
+def revision(follow_up: FollowUp, today: dt.date, moved: bool) -> dt.date:
+    """The last day the event can have changed: the prospect's latest dated change (touch, note,
+    created, closed), or today when nothing dated placed it (`next`, a move onto today, no dates)."""
+    prospect = follow_up.prospect
     dates = [t.date for t in (*prospect.touches, *prospect.notes)]
     dates += [d for d in (prospect.created, prospect.closed) if d is not None]
-    if moved:
-        dates.append(today)
-    return min(max(dates, default=EPOCH), today)
+    if moved or follow_up.reason in ("next", "revisit") or not dates:
+        return today
+    return min(max(dates), today)
 
 
-def midnight_utc(day: dt.date) -> dt.datetime:
-    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+def stamp(day: dt.date, *content: object) -> dt.datetime:
+    """`day` at a time of day fingerprinting `content`: a change on the same day still changes it.
 
-
-def sequence(*days: dt.date) -> int:
-    return (max(days) - EPOCH).days
+    The day keeps stamps rising from one day to the next; SHA-256 of the repr
+    (of strings, dates and frozen dataclasses) is the same in every run.
+    """
+    digest = hashlib.sha256(repr(content).encode("utf-8")).digest()
+    seconds = int.from_bytes(digest[:8], "big") % 86400
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC) + dt.timedelta(seconds=seconds)
 
 
 def channel_verb(channel: str | None) -> str:
@@ -254,18 +256,27 @@ def _dated(
     placement: Placement,
     calendar: CalendarConfig,
     zone: str | None,
-    stamp: dt.date,
+    day: dt.date,
     text: str,
     details: str,
+    tags: tuple[str, ...] = (),
+    uri: str | None = None,
 ) -> Event | Todo:
-    """The properties every feed component shares: identity, stamps, when, what, and the alarm."""
+    """A feed component: identity, stamps, when, what, and the alarm.
+
+    Every argument shapes the component, so all of them go into its stamp, on `day`.
+    """
+    changed = stamp(day, kind.name, uid, placement, calendar, zone, text, details, tags, uri)
     component = kind()
     component.add("UID", uid)
-    component.add("DTSTAMP", midnight_utc(stamp))
-    component.add("LAST-MODIFIED", midnight_utc(stamp))
-    component.add("SEQUENCE", sequence(stamp, placement.day))
+    component.add("DTSTAMP", changed)
+    component.add("LAST-MODIFIED", changed)
     component.add("SUMMARY", Text(text))
     component.add("DESCRIPTION", Text(details))
+    if tags:
+        component.add("CATEGORIES", Categories(list(tags)))
+    if uri:
+        component.add("URL", uri)
     start: dt.datetime | None = None
     if placement.clock is not None:
         start = _timed(placement.day, placement.clock, zone)
@@ -300,23 +311,18 @@ def follow_up_component(
     """One scheduled follow-up as a VEVENT (or VTODO); `zone` is the resolved `feed_timezone`."""
     prospect = follow_up.prospect
     placement = place(follow_up, today, calendar)
-    component = _dated(
+    return _dated(
         Todo if todo else Event,
         f"{prospect.id}-{follow_up.touch}@mdfollow",
         placement,
         calendar,
         zone,
-        revision(prospect, today, placement.moved),
+        revision(follow_up, today, placement.moved),
         summary(follow_up),
         description(follow_up, today),
+        tuple(tag for tag in prospect.tags if clean_text(tag).strip()),
+        contact_uri(prospect, follow_up.channel),
     )
-    tags = [tag for tag in prospect.tags if clean_text(tag).strip()]
-    if tags:
-        component.add("CATEGORIES", Categories(tags))
-    uri = contact_uri(prospect, follow_up.channel)
-    if uri:
-        component.add("URL", uri)
-    return component
 
 
 def fold(line: str) -> str:
@@ -366,7 +372,7 @@ def digest_component(
 ) -> Event | Todo:
     """One "Follow-ups (N)" component for a day, listing who is due (`calendar.digest`)."""
     placement = Placement(day, calendar.time, day == today)
-    stamp = max(revision(f.prospect, today, place(f, today, calendar).moved) for f in follow_ups)
+    changed = max(revision(f, today, place(f, today, calendar).moved) for f in follow_ups)
     lines = [f"{summary(f)} — {f.prospect.path}" for f in follow_ups]
     return _dated(
         Todo if todo else Event,
@@ -374,7 +380,7 @@ def digest_component(
         placement,
         calendar,
         zone,
-        stamp,
+        changed,
         f"Follow-ups ({len(follow_ups)})",
         "\n".join(lines),
     )

@@ -101,7 +101,7 @@ def test_an_all_day_event_carries_everything_needed_to_make_the_contact() -> Non
         "- 2026-11-11 note: prefers mornings",
         "File: prospects/jane.md",
     ]
-    assert event.dtstamp == dt.datetime(2026, 11, 11, tzinfo=dt.UTC)  # the latest dated change
+    assert event.dtstamp.date() == dt.date(2026, 11, 11)  # the latest dated change
     assert event.last_modified == event.dtstamp
     [alarm] = event.alarm
     assert (alarm.action, alarm.trigger) == ("DISPLAY", dt.timedelta(hours=9))
@@ -147,11 +147,11 @@ def test_overdue_follow_ups_move_onto_today_even_on_a_weekend_unless_kept() -> N
     item = follow_up(due="2026-11-20", touches=(touch("2026-11-10"),))
     [moved] = validate(ics.build_feed([item], sunday, CONFIG)).events
     assert moved.dtstart == sunday
-    assert moved.dtstamp == dt.datetime(2026, 11, 29, tzinfo=dt.UTC)  # moved today: changed today
+    assert moved.dtstamp.date() == sunday  # moved today: changed today
     assert moved.description is not None and "Overdue since 2026-11-20 (9 days)" in moved.description
     [kept] = validate(ics.build_feed([item], sunday, config(overdue="keep"))).events
     assert kept.dtstart == dt.date(2026, 11, 20)
-    assert kept.dtstamp == dt.datetime(2026, 11, 10, tzinfo=dt.UTC)
+    assert kept.dtstamp.date() == dt.date(2026, 11, 10)
 
 
 def test_a_follow_up_at_the_end_of_time_is_left_out_rather_than_crashing() -> None:
@@ -264,16 +264,23 @@ def test_digest_gives_one_event_a_day_listing_who_is_due() -> None:
     assert todo.summary == "Follow-ups (1)"
 
 
-def test_stamps_and_sequence_come_from_the_data_and_rise_when_a_follow_up_moves_later() -> None:
+def test_any_change_restamps_an_event_on_a_day_from_the_data_or_today_and_there_is_no_sequence() -> None:
     base = follow_up(due="2026-12-01", created=dt.date(2026, 10, 1), touches=(touch("2026-11-03"),))
-    snoozed = dataclasses.replace(base, due=dt.date(2026, 12, 14), reason="next")
-    [before] = validate(build([base])).events
-    [after] = validate(build([snoozed])).events
-    assert before.uid == after.uid
-    assert before.dtstamp == after.dtstamp == dt.datetime(2026, 11, 3, tzinfo=dt.UTC)
-    assert before.sequence is not None and after.sequence is not None
-    assert after.sequence > before.sequence
+    variants = [
+        base,
+        dataclasses.replace(base, channel="email"),  # content changed, placement not
+        dataclasses.replace(base, due=dt.date(2026, 12, 2)),  # placed by a changed cadence
+        dataclasses.replace(base, due=dt.date(2026, 12, 14), reason="next"),  # snoozed later
+        dataclasses.replace(base, due=dt.date(2026, 12, 7), reason="next"),  # then earlier
+    ]
+    events = [validate(build([item])).events[0] for item in variants]
+    assert [e.dtstamp.date() for e in events] == [dt.date(2026, 11, 3)] * 3 + [TODAY] * 2  # `next` is undated
+    assert len({e.dtstamp for e in events}) == len(events)
+    assert all(e.last_modified == e.dtstamp for e in events)
+    assert not any(line.startswith("SEQUENCE") for line in lines(build([base])))
     assert build([base]) == build([base])
+    lead = follow_up(due="2026-11-30", reason="new")  # no dates at all: due today, every day
+    assert validate(build([lead])).events[0].dtstamp.date() == TODAY
 
 
 def test_joined_component_chunks_equal_the_whole_calendar_serialised_by_icalendar() -> None:

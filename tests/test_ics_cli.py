@@ -145,3 +145,24 @@ def test_a_follow_up_past_the_last_calendar_day_is_left_out_with_a_warning(
     assert set(uids_and_starts(result.stdout)) == {"jane-3@mdfollow"}
     warning = "warning: due 9999-12-31 is past what a calendar can show: left out of the feed"
     assert result.stderr == f"{folder / 'typo.md'}:4: {warning}\n"
+
+
+def stamps(feed: str) -> list[str]:
+    return [line for line in feed.splitlines() if line.startswith(("DTSTAMP", "LAST-MODIFIED", "SEQUENCE"))]
+
+
+def test_a_snooze_earlier_or_later_restamps_the_event_and_nothing_changed_is_byte_identical(
+    write: WriteFile, run: RunCli
+) -> None:
+    write("jane.md", JANE.format(next="2026-12-21", extra=""))
+    feeds = [run("ics").stdout]
+    assert run("ics").stdout == feeds[0]
+    for day in ("2026-12-10", "2026-12-24"):
+        assert run("snooze", "jane", "--until", day).exit_code == 0
+        feeds.append(run("ics").stdout)
+        assert uids_and_starts(feeds[-1]) == {"jane-3@mdfollow": day}
+        assert run("ics").stdout == feeds[-1]
+    [first, earlier, later] = [stamps(feed) for feed in feeds]
+    assert len(first) == 2 and first[0][len("DTSTAMP") :] == first[1][len("LAST-MODIFIED") :]  # no SEQUENCE
+    assert len({first[0], earlier[0], later[0]}) == 3
+    assert len({first[1], earlier[1], later[1]}) == 3
