@@ -8,7 +8,7 @@ then its END line, folding each content line on its own; so the joined chunks
 are byte for byte what `build_calendar(...).to_ical()` gives (a test checks it).
 
 Nothing here reads a clock. `DTSTAMP` and `LAST-MODIFIED` are one stamp (see
-`stamp`): its day is the last day the event can have changed, its time of day a
+`stamp`): its day comes from the data (`revision`), its time of day is a
 fingerprint of everything in the event, so any change, earlier or later, gives
 a new stamp and the same data gives the same bytes. There is no `SEQUENCE`: a
 stateless feed cannot keep it rising, and a lower one may be ignored, while the
@@ -142,8 +142,9 @@ def place(follow_up: FollowUp, today: dt.date, calendar: CalendarConfig) -> Plac
 
 
 def revision(follow_up: FollowUp, today: dt.date, moved: bool) -> dt.date:
-    """The last day the event can have changed: the prospect's latest dated change (touch, note,
-    created, closed), or today when nothing dated placed it (`next`, a move onto today, no dates)."""
+    """The stamp's day: the prospect's latest dated change (touch, note, created, closed), or
+    today when nothing dated placed the event (`next`, which has no day of its own, a move onto
+    today, no dates at all)."""
     prospect = follow_up.prospect
     dates = [t.date for t in (*prospect.touches, *prospect.notes)]
     dates += [d for d in (prospect.created, prospect.closed) if d is not None]
@@ -155,8 +156,8 @@ def revision(follow_up: FollowUp, today: dt.date, moved: bool) -> dt.date:
 def stamp(day: dt.date, *content: object) -> dt.datetime:
     """`day` at a time of day fingerprinting `content`: a change on the same day still changes it.
 
-    The day keeps stamps rising from one day to the next; SHA-256 of the repr
-    (of strings, dates and frozen dataclasses) is the same in every run.
+    The day orders versions across days; SHA-256 of the repr (of strings,
+    dates and frozen dataclasses) is the same in every run and under any hash seed.
     """
     digest = hashlib.sha256(repr(content).encode("utf-8")).digest()
     seconds = int.from_bytes(digest[:8], "big") % 86400
