@@ -233,6 +233,8 @@ class LiveFeed:
             causes.append(f"{CONFIG_NAME} changed")
         if self._day is not None and today != self._day:
             causes.append(f"new day {today.isoformat()}")
+        if not causes and set(folder.problems) != self._problems:
+            causes.append("problems changed")  # e.g. an unknown key added to the config
         if not causes and not self._failing:
             return
         for path in changed & self._memo.keys():

@@ -269,6 +269,17 @@ def test_config_change_reschedules_and_a_broken_config_keeps_the_last_feed(
     harness.wait_feed("sat 2026-12-07 prospects")
 
 
+def test_a_config_edit_that_only_adds_a_warning_is_reported(
+    folder: Path, start_watching: StartWatching
+) -> None:
+    (folder / "a.md").write_text(prospect("A", "2026-12-01"))
+    os.utime(folder / "a.md", (1_700_000_000, 1_700_000_000))  # not "racy": it is not read again
+    harness = start_watching()
+    (folder / "mdfollow.toml").write_text('colour = "red"\n')
+    wait_for(lambda: any("unknown key 'colour'" in w for w in harness.warnings), "the config warning")
+    assert "problems changed" in harness.rebuilds[-1]
+
+
 def test_midnight_moves_overdue_and_new_follow_ups(folder: Path, start_watching: StartWatching) -> None:
     """A prospect without `created` is due today, so the feed must change when the day does."""
     (folder / "new.md").write_text(prospect("New"))
