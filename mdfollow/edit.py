@@ -36,10 +36,16 @@ CONTINUATION = "    "
 """Indent of a note's further lines: four spaces, so no note line can pass for a heading or a fence."""
 
 _ATTEMPTS = 5
+PATHSPEC_ARGS = 100
+"""More files than this are named to git on stdin, not on its command line (length limits)."""
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PLAIN_FIRST = re.compile(r"""^[^\s\-?:,\[\]{}#&*!|>'"%@`]""")
 _FLOW_INDICATORS = re.compile(r"[,\[\]{}]")
 _SHORT_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+class NotWritten(MdfollowError):
+    """The file system refused a write (permissions, space, a name too long): the data was fine."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,14 +269,14 @@ def write_new(path: Path, data: bytes) -> bool:
     except FileExistsError:
         return False
     except OSError as error:
-        raise MdfollowError(f"{path}: cannot create: {error.strerror or error}") from None
+        raise NotWritten(f"{path}: cannot create: {error.strerror or error}") from None
     os.close(fd)
     try:
         write_atomic(path, data)
     except BaseException as error:
         path.unlink(missing_ok=True)
         if isinstance(error, OSError):
-            raise MdfollowError(f"{path}: cannot write: {error.strerror or error}") from None
+            raise NotWritten(f"{path}: cannot write: {error.strerror or error}") from None
         raise
     return True
 
@@ -296,7 +302,7 @@ def edit_prospect(path: Path, change: Change) -> Prospect:
                     write_atomic(target, new_data)
                     return prospect
     except OSError as error:
-        raise MdfollowError(f"{path}: cannot write: {error.strerror or error} (not changed)") from None
+        raise NotWritten(f"{path}: cannot write: {error.strerror or error} (not changed)") from None
     raise MdfollowError(f"{path}: the file kept changing while mdfollow wrote it (not changed)")
 
 
@@ -317,16 +323,23 @@ def _locked(target: Path) -> Iterator[None]:
             os.close(fd)
 
 
-def git_commit(path: Path, message: str) -> str | None:
-    """Commit exactly this file (`[git] autocommit`); why not, when git cannot. The edit is
-    already on disk by then, so a failed commit never loses it."""
-    for args in (["add", "--", path.name], ["commit", "--quiet", "-m", message, "--", path.name]):
+def git_commit(paths: Sequence[Path], message: str) -> str | None:
+    """Commit exactly these files, in one commit (`[git] autocommit`); why not, when git cannot.
+    The edits are already on disk by then, so a failed commit never loses them."""
+    where = paths[0].parent
+    names = [os.path.relpath(path, where) for path in paths]
+    if len(names) <= PATHSPEC_ARGS:
+        pathspec, listed = ["--", *names], None
+    else:
+        pathspec, listed = ["--pathspec-from-file=-", "--pathspec-file-nul"], "\0".join(names)
+    for args in (["add", *pathspec], ["commit", "--quiet", "-m", message, *pathspec]):
         try:
             result = subprocess.run(
-                ["git", "-C", str(path.parent), *args],
+                ["git", "-C", str(where), *args],
                 capture_output=True,
                 text=True,
-                stdin=subprocess.DEVNULL,
+                input=listed,
+                stdin=None if listed else subprocess.DEVNULL,
                 timeout=60,
                 check=False,
             )

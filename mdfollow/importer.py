@@ -350,7 +350,7 @@ def read_csv(path: Path, text: str) -> tuple[str, list[Contact], list[Problem]]:
                 Problem(
                     path,
                     line,
-                    f"{len(row)} values for {len(mapping.headers)} columns "
+                    f"{counted(len(row), 'value')} for {counted(len(mapping.headers), 'column')} "
                     f"(an unquoted {_describe(delimiter)} in a value?): skipped",
                 )
             )
@@ -362,6 +362,11 @@ def read_csv(path: Path, text: str) -> tuple[str, list[Contact], list[Problem]]:
             contacts.append(contact)
     kind = mapping.kind if delimiter == "," else f"{mapping.kind}, {_describe(delimiter)}-separated"
     return f"{kind} (header on line {header_line})", contacts, problems
+
+
+def counted(count: int, noun: str) -> str:
+    """`1 contact`, `2 contacts`: a count with its noun in the right number."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _describe(delimiter: str) -> str:

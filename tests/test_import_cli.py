@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import resource
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -146,6 +149,92 @@ def test_a_record_the_writer_refuses_is_a_bad_record(
     assert result.stderr == f"{path}:3: cannot write a prospect file for 'Bob': name would not read back\n"
     assert result.stdout.splitlines()[-1] == "2 imported, 0 skipped (email exists), 1 bad record"
     assert prospects(folder) == ["ann.md", "cy.md"]
+
+
+def _limit_file_size() -> None:
+    """In the child: files may not grow past 300 bytes, and exceeding that is an error, not a kill."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (300, 300))
+
+
+def test_files_the_disk_refuses_are_counted_apart_and_exit_1(tmp_path: Path, folder: Path) -> None:
+    """A real write failure (even as root): a file-size limit that Bob's long note exceeds."""
+    path = tmp_path / "leads.csv"
+    path.write_text(f"Name,Email,Notes\nAnn,ann@x.example,\nBob,bob@x.example,{'x' * 400}\n,,\n")
+    command = [sys.executable, "-m", "mdfollow", "--dir", str(folder), "--today", "2026-11-30"]
+    result = subprocess.run(
+        [*command, "import", str(path)],
+        preexec_fn=_limit_file_size,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1, result
+    assert (
+        result.stdout.splitlines()[-1]
+        == "1 imported, 0 skipped (email exists), 0 bad records, 1 failed to write"
+    )
+    assert result.stderr == f"{path}:3: {folder / 'bob.md'}: cannot write: File too large\n"
+    assert sorted(os.listdir(folder)) == ["ann.md", "mdfollow.toml"]
+
+
+def git(folder: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(folder), *args], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+@pytest.mark.usefixtures("jane")
+def test_autocommit_commits_the_imported_files_in_one_commit(cards: Path, folder: Path, run: RunCli) -> None:
+    (folder / "mdfollow.toml").write_text("[git]\nautocommit = true\n")
+    (folder / "draft.md").write_text("staged by the user\n")
+    git(folder, "init", "-q")
+    git(folder, "config", "user.name", "Test")
+    git(folder, "config", "user.email", "test@example.com")
+    git(folder, "add", "jane.md", "mdfollow.toml")
+    git(folder, "commit", "-q", "-m", "start")
+    git(folder, "add", "draft.md")
+
+    result = run("import", str(cards))
+    assert result.exit_code == 0 and "warning" not in result.stderr, result
+    assert git(folder, "log", "-1", "--format=%s", "--name-only").splitlines() == [
+        "import: 2 prospects from cards.vcf",
+        "",
+        "jose-muller-muller-gmbh.md",
+        "zuo-teng-hua-zi.md",
+    ]
+    assert git(folder, "status", "--porcelain") == "A  draft.md"
+
+
+def test_autocommit_of_one_prospect_and_of_many(tmp_path: Path, folder: Path, run: RunCli) -> None:
+    (folder / "mdfollow.toml").write_text("[git]\nautocommit = true\n")
+    git(folder, "init", "-q")
+    git(folder, "config", "user.name", "Test")
+    git(folder, "config", "user.email", "test@example.com")
+    one = tmp_path / "one.csv"
+    one.write_text("Name\nAnn\n")
+    assert run("import", str(one)).exit_code == 0
+    assert git(folder, "log", "-1", "--format=%s") == "import: 1 prospect from one.csv"
+    many = tmp_path / "many.csv"
+    many.write_text("Name\n" + "".join(f"Person {n}\n" for n in range(edit.PATHSPEC_ARGS + 1)))
+    assert run("import", str(many)).exit_code == 0
+    assert (
+        git(folder, "log", "-1", "--format=%s") == f"import: {edit.PATHSPEC_ARGS + 1} prospects from many.csv"
+    )
+    assert git(folder, "status", "--porcelain") == "?? mdfollow.toml"
+
+
+def test_autocommit_outside_a_repository_warns_and_keeps_the_files(
+    tmp_path: Path, folder: Path, run: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(folder.parent))
+    (folder / "mdfollow.toml").write_text("[git]\nautocommit = true\n")
+    path = tmp_path / "leads.csv"
+    path.write_text("Name\nAnn\n")
+    result = run("import", str(path))
+    assert result.exit_code == 0
+    assert result.stderr.startswith("mdfollow: warning: not committed: fatal: not a git repository")
+    assert prospects(folder) == ["ann.md"]
 
 
 def test_vobject_is_not_imported_at_startup() -> None:

@@ -206,6 +206,13 @@ def test_bad_rows_are_reported_with_their_line_and_the_rest_read() -> None:
     ]
 
 
+def test_one_column_is_counted_in_the_singular() -> None:
+    found = read_contacts(Path("x.csv"), b"Name\nAnn\nBob,Acme\n")
+    assert [str(p) for p in found.problems] == [
+        "x.csv:3: 2 values for 1 column (an unquoted comma in a value?): skipped"
+    ]
+
+
 def test_a_stray_quote_spoils_only_its_own_record() -> None:
     text = 'Name,Email\n"Ann" Lee,ann@x.example\nBob,bob@x.example\n"Cy,cy@x.example\nDee,dee@x.example\n'
     found = read_contacts(Path("x.csv"), text.encode())

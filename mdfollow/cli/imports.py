@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 
 from mdfollow.cli.app import app, env
-from mdfollow.edit import create_prospect, taken_ids
+from mdfollow.edit import NotWritten, create_prospect, git_commit, taken_ids
 from mdfollow.errors import MdfollowError
-from mdfollow.importer import Contact, plan_import, read_contacts
+from mdfollow.importer import Contact, counted, plan_import, read_contacts
 
 PROGRESS_FROM = 50
 """Contacts from which a progress line is worth showing (on a terminal only)."""
@@ -70,8 +70,7 @@ def import_contacts(
     found = read_contacts(file, data)
     settings = env(ctx)
     folder = settings.load()
-    count = len(found.contacts)
-    typer.echo(f"{file}: {found.kind}, {found.encoding}, {count} contact{'' if count == 1 else 's'}")
+    typer.echo(f"{file}: {found.kind}, {found.encoding}, {counted(len(found.contacts), 'contact')}")
     new, skipped = plan_import(found.contacts, folder.prospects)
     for problem in found.problems:
         typer.echo(str(problem), err=True)
@@ -80,7 +79,8 @@ def import_contacts(
     if dry_run:
         for contact in new:
             typer.echo(f"would create: {_describe(contact)}")
-    imported, failed = 0, 0
+    imported: list[Path] = []
+    refused, failed = 0, 0
     progress = Progress(0 if dry_run else len(new))
     taken = taken_ids(folder.root)  # one walk of the folder, not one per new file
     for contact in [] if dry_run else new:
@@ -97,15 +97,25 @@ def import_contacts(
                 extra_body=contact.body,
                 taken=taken,
             )
-        except (MdfollowError, OSError) as error:
+        except (NotWritten, OSError) as error:  # the disk's fault, not the record's: exit 1
             failed += 1
-            reason = error.message if isinstance(error, MdfollowError) else error.strerror or str(error)
+            reason = error.message if isinstance(error, NotWritten) else error.strerror or str(error)
             progress.echo(f"{file}:{contact.line}: {reason}", err=True)
+        except MdfollowError as error:
+            refused += 1
+            progress.echo(f"{file}:{contact.line}: {error.message}", err=True)
         else:
-            imported += 1
+            imported.append(path)
             progress.echo(str(path))
         progress.step()
     progress.close()
-    bad = len(found.problems) + failed
-    done = f"{len(new)} would be imported" if dry_run else f"{imported} imported"
-    typer.echo(f"{done}, {len(skipped)} skipped (email exists), {bad} bad record{'' if bad == 1 else 's'}")
+    if imported and folder.config.git_autocommit:
+        not_committed = git_commit(imported, f"import: {counted(len(imported), 'prospect')} from {file.name}")
+        if not_committed:
+            typer.echo(f"mdfollow: warning: {not_committed}", err=True)
+    done = f"{len(new)} would be imported" if dry_run else f"{len(imported)} imported"
+    bad = counted(len(found.problems) + refused, "bad record")
+    summary = f"{done}, {len(skipped)} skipped (email exists), {bad}"
+    typer.echo(f"{summary}, {failed} failed to write" if failed else summary)
+    if failed:
+        raise typer.Exit(1)

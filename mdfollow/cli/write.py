@@ -91,7 +91,7 @@ def _line_of(prospect: Prospect, entry: edit.Entry) -> int:
 
 
 def _commit(folder: Folder, path: Path, message: str) -> None:
-    if folder.config.git_autocommit and (reason := edit.git_commit(path, message)):
+    if folder.config.git_autocommit and (reason := edit.git_commit([path], message)):
         _warn(path, 0, reason)
 
 
