@@ -36,6 +36,8 @@ CONTINUATION = "    "
 """Indent of a note's further lines: four spaces, so no note line can pass for a heading or a fence."""
 
 _ATTEMPTS = 5
+SLUG_MAX = 80
+"""Longest slug: file names stay well under the usual 255-byte limit, `-2` suffix included."""
 PATHSPEC_ARGS = 100
 """More files than this are named to git on stdin, not on its command line (length limits)."""
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -240,7 +242,7 @@ def create_prospect(
     if not fields["name"]:
         raise MdfollowError("a prospect needs a name")
     data = _utf8(prospect_text(**fields, extra_body=extra_body), f"cannot write a prospect file for {name!r}")
-    base = slugify(f"{fields['name']} {fields['company'] or ''}") or "prospect"
+    base = slugify(f"{fields['name']} {fields['company'] or ''}")[:SLUG_MAX].rstrip("-") or "prospect"
     written, problems = parse_prospect(root / f"{base}.md", data)
     wrong = [key for key, value in fields.items() if written is None or getattr(written, key) != value]
     if problems or wrong or written is None or written.touches or written.notes:

@@ -473,6 +473,12 @@ def test_create_prospect_writes_a_file_that_reads_back(tmp_path: Path) -> None:
     assert create_prospect(tmp_path, "🎉") == tmp_path / "prospect.md"
 
 
+def test_a_long_name_gives_a_short_file_name(tmp_path: Path) -> None:
+    path = create_prospect(tmp_path, "王" * 60, company="北京" * 20)
+    assert path.name == "-".join(["wang"] * 16) + ".md"
+    assert len(path.stem) <= edit.SLUG_MAX
+
+
 def test_create_prospect_refuses_what_would_not_read_back(tmp_path: Path) -> None:
     with pytest.raises(MdfollowError, match="needs a name"):
         create_prospect(tmp_path, "  ")
