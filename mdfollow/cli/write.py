@@ -123,7 +123,7 @@ def init(
     ctx: typer.Context,
     directory: Annotated[Path | None, typer.Argument(help="The new folder (default: --dir or here).")] = None,
 ) -> None:
-    """Create mdfollow.toml (commented defaults) and, in a folder without prospects, an example one."""
+    """Create mdfollow.toml, and an example prospect if there is none."""
     settings = env(ctx)
     root = directory or settings.directory or Path(".")
     try:
