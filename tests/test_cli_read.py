@@ -249,3 +249,16 @@ def test_show_json_gives_the_checked_form_of_known_keys(write: WriteFile, run: R
         "2026-12-03T14:30",
         "x",
     )
+
+
+def test_help_loads_no_parser_nor_feed_library() -> None:
+    """Startup speed: `--help` needs typer and the command modules, not YAML or icalendar."""
+    script = (
+        "import sys; from mdfollow.cli import main; sys.argv = ['mdfollow', '--help']\n"
+        "try: main()\n"
+        "except SystemExit: pass\n"
+        "heavy = {'yaml', 'frontmatter', 'icalendar', 'watchdog', 'vobject', 'anyascii', 'mdfollow.edit'}\n"
+        "print(sorted(heavy & set(sys.modules)))"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.splitlines()[-1] == "[]"

@@ -141,7 +141,7 @@ def test_a_record_the_writer_refuses_is_a_bad_record(
             raise MdfollowError("cannot write a prospect file for 'Bob': name would not read back")
         return real(root, name, **fields)
 
-    monkeypatch.setattr(imports, "create_prospect", refuse_bob)
+    monkeypatch.setattr(edit, "create_prospect", refuse_bob)
     path = tmp_path / "leads.csv"
     path.write_text("Name,Email\nAnn,ann@x.example\nBob,bob@x.example\nCy,cy@x.example\n")
     result = run("import", str(path))

@@ -9,15 +9,16 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from mdfollow import __version__
-from mdfollow.cache import load_cached_folder
 from mdfollow.errors import MdfollowError
-from mdfollow.folder import Folder, find_root
+
+if TYPE_CHECKING:
+    from mdfollow.folder import Folder
 
 HELP_ORDER = ("init", "add", "log", "mark", "snooze", "due", "list", "show", "check")
 
@@ -58,10 +59,14 @@ class Env:
 
     @property
     def root(self) -> Path:
+        from mdfollow.folder import find_root
+
         return find_root(Path("."), self.directory)
 
     def load(self, *, warn: bool = True) -> Folder:
         """Load the folder, printing each problem to stderr as `path:line: message`."""
+        from mdfollow.cache import load_cached_folder
+
         folder = load_cached_folder(self.root)
         if warn:
             for problem in folder.problems:

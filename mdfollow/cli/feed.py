@@ -8,10 +8,8 @@ from typing import Annotated
 
 import typer
 
-from mdfollow.atomic import write_atomic
 from mdfollow.cli.app import app, env
 from mdfollow.errors import MdfollowError
-from mdfollow.schedule import schedule
 
 
 @app.command()
@@ -29,7 +27,9 @@ def ics(
     ] = False,
 ) -> None:
     """Write the iCalendar feed (stdout without -o)."""
+    from mdfollow.atomic import write_atomic
     from mdfollow.ics import build_feed, unrepresentable  # icalendar: ~100 ms to import, only ics pays
+    from mdfollow.schedule import schedule
 
     settings = env(ctx)
     folder = settings.load()

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mdfollow.cli.app import app, env
-from mdfollow.edit import NotWritten, create_prospect, git_commit, taken_ids
 from mdfollow.errors import MdfollowError
-from mdfollow.importer import Contact, counted, plan_import, read_contacts
+
+if TYPE_CHECKING:
+    from mdfollow.importer import Contact
 
 PROGRESS_FROM = 50
 """Contacts from which a progress line is worth showing (on a terminal only)."""
@@ -63,6 +64,9 @@ def import_contacts(
     ] = None,
 ) -> None:
     """Create a prospect per contact; skip emails already in the folder."""
+    from mdfollow.edit import NotWritten, create_prospect, git_commit, taken_ids
+    from mdfollow.importer import counted, plan_import, read_contacts
+
     try:
         data = file.read_bytes()
     except OSError as error:

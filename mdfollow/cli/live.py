@@ -13,13 +13,15 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mdfollow.cli.app import app, env
-from mdfollow.live import Build
-from mdfollow.model import Config, FollowUp
+
+if TYPE_CHECKING:
+    from mdfollow.live import Build
+    from mdfollow.model import Config, FollowUp
 
 TodoOption = Annotated[bool, typer.Option("--todo", help="Tasks (VTODO) instead of events.")]
 DigestOption = Annotated[

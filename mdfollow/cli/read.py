@@ -7,9 +7,7 @@ from typing import Annotated
 import typer
 
 from mdfollow import render
-from mdfollow.check import check_folder
 from mdfollow.cli.app import JsonOption, app, env, print_json, use_color
-from mdfollow.folder import resolve
 from mdfollow.model import STATUSES
 from mdfollow.schedule import add_days, follow_up, schedule
 
@@ -87,6 +85,8 @@ def show(
     """One prospect: fields, touches, and when it is due and why."""
     settings = env(ctx)
     folder = settings.load()
+    from mdfollow.folder import resolve
+
     found = resolve(folder, prospect)
     upcoming = follow_up(found, settings.today, folder.config)
     if as_json:
@@ -99,6 +99,8 @@ def show(
 def check(ctx: typer.Context) -> None:
     """Validate the whole folder; exit 1 on any error."""
     folder = env(ctx).load(warn=False)
+    from mdfollow.check import check_folder
+
     problems = check_folder(folder)
     for problem in problems:
         typer.echo(str(problem))

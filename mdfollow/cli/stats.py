@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from mdfollow.cli.app import JsonOption, app, env, parse_date, print_json
-from mdfollow.stats import compute_stats, report, stats_json
 
 
 @app.command()
@@ -24,6 +23,8 @@ def stats(
     as_json: JsonOption = False,
 ) -> None:
     """Follow-up discipline and conversion by touch number, beside the sales literature."""
+    from mdfollow.stats import compute_stats, report, stats_json
+
     start = parse_date(since, "--since") if since else None
     settings = env(ctx)
     folder = settings.load()

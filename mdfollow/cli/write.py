@@ -6,18 +6,20 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mdfollow import edit, render
 from mdfollow.cli.app import app, env, parse_date
-from mdfollow.config import CONFIG_NAME, DEFAULT_TOML, parse_gap
 from mdfollow.errors import MdfollowError
-from mdfollow.folder import Folder, prospect_files, resolve
 from mdfollow.model import STATUSES, Problem, Prospect
-from mdfollow.parse import has_front_matter, parse_prospect
-from mdfollow.schedule import add_gap, follow_up
+
+if TYPE_CHECKING:
+    from mdfollow import edit
+    from mdfollow.folder import Folder
+
+# The core modules (edit, folder, parse: YAML) are imported inside the commands that
+# use them, so `mdfollow --help` and the other commands do not pay for them.
 
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _WHEN = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[ T]([01]?\d|2[0-3]):([0-5]\d))?$")
@@ -39,7 +41,9 @@ class When:
     time: dt.time | None = None
 
     def __str__(self) -> str:
-        return edit.next_value(self.date, self.time)
+        from mdfollow.edit import next_value
+
+        return next_value(self.date, self.time)
 
 
 def _usage(message: str) -> MdfollowError:
@@ -91,22 +95,32 @@ def _line_of(prospect: Prospect, entry: edit.Entry) -> int:
 
 
 def _commit(folder: Folder, path: Path, message: str) -> None:
-    if folder.config.git_autocommit and (reason := edit.git_commit([path], message)):
+    from mdfollow.edit import git_commit
+
+    if folder.config.git_autocommit and (reason := git_commit([path], message)):
         _warn(path, 0, reason)
 
 
 def _report(prospect: Prospect, folder: Folder, today: dt.date, done: str) -> None:
+    from mdfollow.render import describe_follow_up
+    from mdfollow.schedule import follow_up
+
     typer.echo(f"{prospect.path}: {done}")
-    typer.echo(f"next: {render.describe_follow_up(follow_up(prospect, today, folder.config), today)}")
+    typer.echo(f"next: {describe_follow_up(follow_up(prospect, today, folder.config), today)}")
 
 
 def _enclosing_root(root: Path) -> Path | None:
     """The mdfollow folder that `root` lies in, found upwards as every command finds its own."""
+    from mdfollow.config import CONFIG_NAME
+
     return next((above for above in root.resolve().parents if (above / CONFIG_NAME).is_file()), None)
 
 
 def _holds_prospects(root: Path) -> bool:
     """Whether any file below `root` is a prospect: then an example would be noise, or a duplicate id."""
+    from mdfollow.folder import prospect_files
+    from mdfollow.parse import has_front_matter
+
     for item in prospect_files(root, ()):
         if isinstance(item, Path):
             try:
@@ -124,6 +138,9 @@ def init(
     directory: Annotated[Path | None, typer.Argument(help="The new folder (default: --dir or here).")] = None,
 ) -> None:
     """Create mdfollow.toml, and an example prospect if there is none."""
+    from mdfollow import edit
+    from mdfollow.config import CONFIG_NAME, DEFAULT_TOML
+
     settings = env(ctx)
     root = directory or settings.directory or Path(".")
     try:
@@ -174,6 +191,9 @@ def add(
     ] = None,
 ) -> None:
     """Create <slug>.md for a new prospect and print its path."""
+    from mdfollow import edit
+    from mdfollow.parse import parse_prospect
+
     if not name.strip():
         raise _usage("NAME is empty: give the person's name")
     settings = env(ctx)
@@ -217,6 +237,9 @@ def log(
     next_day: NextOption = None,
 ) -> None:
     """Add a touch to the log, in date order; --next also sets `next`."""
+    from mdfollow import edit
+    from mdfollow.folder import resolve
+
     settings = env(ctx)
     if not edit.CHANNEL.match(channel):
         raise _usage(f"channel {channel!r} must be one word (call, email, meeting, …)")
@@ -252,6 +275,9 @@ def mark(
     reason: Annotated[str | None, typer.Option("--reason", help="Why; goes in the touch log.")] = None,
 ) -> None:
     """Set the status (and `closed` for won or lost)."""
+    from mdfollow import edit
+    from mdfollow.folder import resolve
+
     settings = env(ctx)
     new_status = next((known for known in STATUSES if known == status.strip().lower()), None)
     if new_status is None:
@@ -274,6 +300,11 @@ def snooze(
     for_: Annotated[str | None, typer.Option("--for", help="Contact again after Nd, Nw or Nm.")] = None,
 ) -> None:
     """Set `next`: leave the prospect alone until a date."""
+    from mdfollow import edit
+    from mdfollow.config import parse_gap
+    from mdfollow.folder import resolve
+    from mdfollow.schedule import add_gap
+
     settings = env(ctx)
     if (until is None) == (for_ is None):
         raise _usage("give exactly one of --until DATE and --for Nd|Nw|Nm")
