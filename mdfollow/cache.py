@@ -55,6 +55,8 @@ def _read(path: Path) -> Memo:
     gc.disable()  # unpickling many small objects triggers needless collections
     try:
         with path.open("rb") as file:
+            if not _trusted(os.fstat(file.fileno())):
+                return Memo()
             memo = pickle.load(file)
     except Exception:  # a missing, stale or corrupt cache is an empty one
         return Memo()
@@ -66,9 +68,16 @@ def _read(path: Path) -> Memo:
     return memo
 
 
+def _trusted(status: os.stat_result) -> bool:
+    """Unpickling runs code: read only a cache this user owns and nobody else may write."""
+    if os.name != "posix":
+        return True
+    return status.st_uid == os.getuid() and not status.st_mode & 0o022
+
+
 def _write(path: Path, memo: Memo) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         descriptor, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         with os.fdopen(descriptor, "wb") as file:
             pickle.dump(memo, file, protocol=pickle.HIGHEST_PROTOCOL)

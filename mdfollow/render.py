@@ -238,7 +238,7 @@ def describe_follow_up(follow_up: FollowUp | None, today: dt.date) -> str:
         "new": "first contact",
         "cadence": "cadence",
         "reply": "they reached out: reply",
-        "next": "asked date (next)",
+        "next": "date set with next or snooze",
         "keep-in-touch": "keep in touch with a customer",
         "revisit": "revisit a lost deal",
     }.get(follow_up.reason, follow_up.reason)

@@ -101,12 +101,14 @@ class _Handler(BaseHTTPRequestHandler):
         return "mdfollow"
 
     def parse_request(self) -> bool:
-        """Answer every method but GET and HEAD with 405 before dispatch (the stdlib says 501)."""
+        """Answer every method but GET and HEAD with 404 before dispatch (the stdlib says 501):
+        SPEC §6 serves GET/HEAD for the feed and "404 for anything else", which also tells
+        a prober nothing about which paths exist."""
         if not super().parse_request():
             return False
         if self.command in ("GET", "HEAD"):
             return True
-        self._respond(405, b"method not allowed\n", {"Allow": "GET, HEAD"})
+        self._respond(404, b"not found\n")
         return False
 
     def do_GET(self) -> None:

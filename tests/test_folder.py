@@ -154,3 +154,16 @@ def test_front_matter_after_a_blank_line_is_a_warning(folder: Path, write: Write
     loaded = load_folder(folder)
     assert loaded.prospects == ()
     assert [(p.line, p.severity) for p in loaded.problems] == [(1, "warning")]
+
+
+def test_a_cache_others_may_write_is_not_trusted(folder: Path, write: WriteFile) -> None:
+    from mdfollow.cache import cache_path
+
+    write("a.md", PROSPECT.format(name="A"))
+    load_cached_folder(folder)
+    path = cache_path(folder)
+    assert path.stat().st_mode & 0o022 == 0
+    path.chmod(0o666)
+    path.write_bytes(b"\x80\x04N.")  # a pickle of None: would be used if trusted
+    assert [p.name for p in load_cached_folder(folder).prospects] == ["A"]
+    assert path.stat().st_size > 10  # rewritten by this run

@@ -71,7 +71,7 @@ def test_log_inbound_with_next_and_a_multiline_note(
         "#1042\n", "#1042\n- 2026-11-30 email in: busy\n    ask again in Jan\n"
     )
     assert path.read_bytes() == encoded(expected, eol, bom)
-    assert "next: 2027-01-04: touch #4, asked date (next)" in result.stdout
+    assert "next: 2027-01-04: touch #4, date set with next or snooze" in result.stdout
 
 
 @FORMS
