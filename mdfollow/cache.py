@@ -1,9 +1,10 @@
-"""A stat-keyed cache of parsed prospect files, outside the user's folder.
+"""Stat-keyed caches outside the user's folder: parsed prospect files, and whole outputs.
 
-It lives in the XDG cache folder (`$XDG_CACHE_HOME/mdfollow`, else `~/.cache/mdfollow`),
-one file per prospect folder. An entry is used only while its file's mtime, size,
-inode and ctime are unchanged, so an edit is never answered from the cache.
-Set `MDFOLLOW_NO_CACHE=1` to bypass it. A cache that cannot be read or written
+They live in the XDG cache folder (`$XDG_CACHE_HOME/mdfollow`, else `~/.cache/mdfollow`),
+one file per prospect folder (and per output). A parsed file is used only while its
+file's mtime, size, inode and ctime are unchanged; an output only while that holds for
+every file it was made from, so an edit is never answered from the cache.
+Set `MDFOLLOW_NO_CACHE=1` to bypass them. A cache that cannot be read or written
 is ignored: it only ever saves time.
 """
 
@@ -14,10 +15,13 @@ import hashlib
 import os
 import pickle
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from mdfollow import __version__
-from mdfollow.folder import Folder, Memo, load_folder
+from mdfollow.config import CONFIG_NAME, load_config
+from mdfollow.folder import Folder, Memo, load_folder, prospect_files, signature
+from mdfollow.model import Problem
 
 FORMAT = 1
 
@@ -40,8 +44,38 @@ def load_cached_folder(root: Path) -> Folder:
     memo = read_memo(root)
     folder = load_folder(root, memo)
     if memo.changed:
-        _write(cache_path(root), memo)
+        _write_object(cache_path(root), memo)
     return folder
+
+
+def folder_fingerprint(root: Path, *parts: str) -> str:
+    """A digest that changes whenever any file a command reads from `root` may have changed:
+    the config's bytes and the stat signature of every candidate prospect file, with `parts`
+    (today, options, whatever else the output depends on)."""
+    digest = hashlib.sha256("\0".join((str(FORMAT), __version__, str(root.resolve()), *parts)).encode())
+    try:
+        digest.update((root / CONFIG_NAME).read_bytes())
+    except OSError:
+        digest.update(b"\0no config")
+    config, _ = load_config(root)
+    for item in prospect_files(root, config.exclude):
+        digest.update(f"\0{item}\0{item.line if isinstance(item, Problem) else signature(item)}".encode())
+    return digest.hexdigest()
+
+
+def cached_output(
+    root: Path, name: str, key: str, make: Callable[[], tuple[list[str], bytes]]
+) -> tuple[list[str], bytes]:
+    """`make()` (its warnings and its bytes), or what it gave last time for the same `key`."""
+    if os.environ.get("MDFOLLOW_NO_CACHE"):
+        return make()
+    path = cache_path(root).with_suffix(f".{name}.pickle")
+    stored = _read_object(path)
+    if isinstance(stored, tuple) and len(stored) == 3 and stored[0] == key:
+        return stored[1], stored[2]
+    warnings, data = make()
+    _write_object(path, (key, warnings, data))
+    return warnings, data
 
 
 def read_memo(root: Path) -> Memo:
@@ -52,20 +86,24 @@ def read_memo(root: Path) -> Memo:
 
 
 def _read(path: Path) -> Memo:
-    gc.disable()  # unpickling many small objects triggers needless collections
-    try:
-        with path.open("rb") as file:
-            if not _trusted(os.fstat(file.fileno())):
-                return Memo()
-            memo = pickle.load(file)
-    except Exception:  # a missing, stale or corrupt cache is an empty one
-        return Memo()
-    finally:
-        gc.enable()
+    memo = _read_object(path)
     if not isinstance(memo, Memo):
         return Memo()
     memo.changed = False
     return memo
+
+
+def _read_object(path: Path) -> object:
+    gc.disable()  # unpickling many small objects triggers needless collections
+    try:
+        with path.open("rb") as file:
+            if not _trusted(os.fstat(file.fileno())):
+                return None
+            return pickle.load(file)
+    except Exception:  # a missing, stale or corrupt cache is an empty one
+        return None
+    finally:
+        gc.enable()
 
 
 def _trusted(status: os.stat_result) -> bool:
@@ -75,12 +113,12 @@ def _trusted(status: os.stat_result) -> bool:
     return status.st_uid == os.getuid() and not status.st_mode & 0o022
 
 
-def _write(path: Path, memo: Memo) -> None:
+def _write_object(path: Path, value: object) -> None:
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         descriptor, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         with os.fdopen(descriptor, "wb") as file:
-            pickle.dump(memo, file, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(value, file, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temporary, path)
     except OSError:
         return

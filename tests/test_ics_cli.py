@@ -166,3 +166,26 @@ def test_a_snooze_earlier_or_later_restamps_the_event_and_nothing_changed_is_byt
     assert len(first) == 2 and first[0][len("DTSTAMP") :] == first[1][len("LAST-MODIFIED") :]  # no SEQUENCE
     assert len({first[0], earlier[0], later[0]}) == 3
     assert len({first[1], earlier[1], later[1]}) == 3
+
+
+def test_an_unchanged_folder_gets_the_stored_feed_and_any_change_a_new_one(
+    folder: Path, write: WriteFile, run: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mdfollow import ics
+
+    jane = write("jane.md", "---\nname: Jane\ncreated: 2026-11-20\n---\n## Touches\n")
+    write("bad.md", "---\nname: [oops\n---\n")
+    first = run("ics")
+    builds: list[int] = []
+    real = ics.build_feed
+    monkeypatch.setattr(ics, "build_feed", lambda *a, **k: builds.append(1) or real(*a, **k))
+    again = run("ics")
+    assert (again.stdout, again.stderr, builds) == (first.stdout, first.stderr, [])
+    assert "bad.md:3: broken YAML" in again.stderr  # warnings are kept with the feed
+    for changed in (lambda: run("ics", "--todo"), lambda: run("ics", today="2026-12-01")):
+        assert changed().stdout != first.stdout
+    jane.write_text(jane.read_text().replace("Jane", "Janet"))
+    edited = run("ics")
+    assert "Janet" in edited.stdout and len(builds) == 3
+    (folder / "mdfollow.toml").write_text('[calendar]\nname = "Mine"\n')
+    assert "X-WR-CALNAME:Mine" in run("ics").stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -28,18 +29,30 @@ def ics(
 ) -> None:
     """Write the iCalendar feed (stdout without -o)."""
     from mdfollow.atomic import write_atomic
-    from mdfollow.ics import build_feed, unrepresentable  # icalendar: ~100 ms to import, only ics pays
-    from mdfollow.schedule import schedule
+    from mdfollow.cache import cached_output, folder_fingerprint
 
     settings = env(ctx)
-    folder = settings.load()
-    config = folder.config
-    if digest:
-        config = dataclasses.replace(config, calendar=dataclasses.replace(config.calendar, digest=True))
-    follow_ups = schedule(folder.prospects, settings.today, config)
-    for problem in unrepresentable(follow_ups):
-        typer.echo(str(problem), err=True)
-    data = build_feed(follow_ups, settings.today, config, todo=todo, days=days)
+
+    def make() -> tuple[list[str], bytes]:
+        from mdfollow.ics import build_feed, unrepresentable  # icalendar: ~100 ms to import
+        from mdfollow.schedule import schedule
+
+        folder = settings.load(warn=False)
+        config = folder.config
+        if digest:
+            config = dataclasses.replace(config, calendar=dataclasses.replace(config.calendar, digest=True))
+        follow_ups = schedule(folder.prospects, settings.today, config)
+        warnings = [str(problem) for problem in (*folder.problems, *unrepresentable(follow_ups))]
+        return warnings, build_feed(follow_ups, settings.today, config, todo=todo, days=days)
+
+    # The feed is a pure function of the folder, the config, today, the options and the
+    # machine's zone ("local"): when none changed, the last one is still right.
+    root = settings.root
+    zone = (os.environ.get("TZ", ""), os.path.realpath("/etc/localtime"))
+    options = (settings.today.isoformat(), str(todo), str(days), str(digest), *zone)
+    warnings, data = cached_output(root, "ics", folder_fingerprint(root, *options), make)
+    for warning in warnings:
+        typer.echo(warning, err=True)
     if output is None:
         typer.echo(data, nl=False)
         return
