@@ -56,7 +56,7 @@ autocommit = false      # commit each file mdfollow changes
 
 MAX_GAP = 9999
 """The largest count in a gap: 9999 months is already centuries; more is a typo."""
-_GAP = re.compile(r"^\s*(\d+)\s*([dwm])(?:\s+([\w-]+))?\s*$")
+_GAP = re.compile(r"^\s*(\d+)\s*([dwm])(?:\s+([\w-]+))?\s*$", re.IGNORECASE)
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _DURATION = re.compile(r"^(?:(\d+)h)?\s*(?:(\d+)m(?:in)?)?$")
 _KNOWN = {
@@ -76,8 +76,8 @@ def parse_gap(text: str) -> Gap | None:
     match = _GAP.match(text)
     if not match or not 0 < int(match[1]) <= MAX_GAP:
         return None
-    unit: Any = match[2]
-    return Gap(int(match[1]), unit, match[3])
+    unit: Any = match[2].lower()
+    return Gap(int(match[1]), unit, match[3].lower() if match[3] else None)
 
 
 def load_config(root: Path) -> tuple[Config, list[Problem]]:

@@ -149,10 +149,15 @@ def next_value(day: dt.date, time: dt.time | None = None) -> str:
     return day.isoformat() if time is None else f"{day.isoformat()} {time.strftime('%H:%M')}"
 
 
-def mark_change(status: Status, today: dt.date, reason: str | None = None) -> Change:
-    """`mark`: the new status, `closed` for won and lost, and the reason as a dated note."""
+def mark_change(
+    status: Status, today: dt.date, reason: str | None = None, current: Status | None = None
+) -> Change:
+    """`mark`: the new status, `closed` for won and lost, and the reason as a dated note.
+
+    Marking a prospect with the status it already has keeps its `closed` date: that is
+    when the deal really closed, and `stats` counts touches up to it."""
     keys: dict[str, str] = {"status": status}
-    if status in ("won", "lost"):
+    if status in ("won", "lost") and status != current:
         keys["closed"] = today.isoformat()
     entries = [Entry(today, NOTE_CHANNEL, f"marked {status}: {reason}")] if reason and reason.strip() else []
     return Change(keys, entries)

@@ -49,7 +49,10 @@ def find_root(start: Path, explicit: Path | None = None) -> Path:
 
 
 def prospect_files(root: Path, exclude: tuple[str, ...]) -> Iterator[Path | Problem]:
-    """Every candidate `*.md` below root in a stable order, and a problem for each unwalkable folder."""
+    """Every candidate `*.md` below root in a stable order, and a problem for each unwalkable folder.
+
+    A subfolder holding its own `mdfollow.toml` is another prospect folder and is not
+    entered, as git does not enter a nested repository."""
     seen: set[tuple[int, int]] = set()
 
     def excluded(relative: str, name: str) -> bool:
@@ -88,7 +91,8 @@ def prospect_files(root: Path, exclude: tuple[str, ...]) -> Iterator[Path | Prob
             except OSError:
                 is_dir = False
             if is_dir:
-                yield from walk(path, child + "/")
+                if not (path / CONFIG_NAME).is_file():  # a folder with its own config is its own root
+                    yield from walk(path, child + "/")
             elif not name.lower().endswith(".md"):
                 continue
             elif not _utf8_name(name):

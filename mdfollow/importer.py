@@ -408,14 +408,27 @@ def plan_import(
     """The contacts to create, and those to skip with why: an email already in the folder,
     or one that came earlier in the same file (compared case-insensitively)."""
     known = {email.casefold(): f"already in {p.path}" for p in prospects for email in p.emails}
+    people = {_person(p.name, p.company): f"already in {p.path}" for p in prospects}
     new: list[Contact] = []
     skipped: list[tuple[Contact, str]] = []
     for contact in contacts:
         clash = next((email for email in contact.emails if email.casefold() in known), None)
+        person = _person(contact.name, contact.company)
         if clash is not None:
             skipped.append((contact, f"{contact.name} <{clash}>: email {known[clash.casefold()]}: skipped"))
             continue
+        if not contact.emails and person in people:
+            skipped.append(
+                (contact, f"{contact.name} (no email): same name and company {people[person]}: skipped")
+            )
+            continue
         new.append(contact)
+        people.setdefault(person, f"already imported from line {contact.line}")
         for email in contact.emails:
             known[email.casefold()] = f"already imported from line {contact.line}"
     return new, skipped
+
+
+def _person(name: str, company: str | None) -> tuple[str, str]:
+    """Who a contact without an email is, for spotting one imported twice."""
+    return (" ".join(name.casefold().split()), " ".join((company or "").casefold().split()))

@@ -65,6 +65,7 @@ _DATE = re.compile(
     r"(?:[ T](\d{1,2}):(\d{2})(?::\d{2}(?:\.\d+)?)?)?"
     r"[ \t]*(?:Z|[+-]\d{2}:?\d{2})?$"
 )
+_OFFSET = re.compile(r"\d:\d{2}(?::\d{2}(?:\.\d+)?)?[ \t]*(?:Z|[+-]\d{2}:?\d{2})$")
 _KEY = re.compile(r"""^(?:"([^"]*)"|'([^']*)'|([^\s#'"][^:]*?))[ \t]*:(?:[ \t]|$)""")
 
 
@@ -180,6 +181,9 @@ def parse_prospect(path: Path, data: bytes) -> tuple[Prospect | None, list[Probl
         Problem(path, line, f"key {key!r} appears twice: the last one counts, edits are refused", "warning")
         for key, line in repeated
     ]
+    if isinstance(front.get("next"), str) and _OFFSET.search(front["next"]):
+        message = "next: the UTC offset is ignored; the time is read in the calendar's time zone"
+        problems.append(Problem(path, key_lines.get("next", 1), message, "warning"))
     if shape.ignored_section is not None:
         message = "a second Touches section is not read: move its items into the first"
         problems.append(Problem(path, shape.ignored_section + 1, message, "warning"))

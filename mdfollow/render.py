@@ -201,7 +201,7 @@ def show_text(prospect: Prospect, follow_up: FollowUp | None, today: dt.date) ->
         ("cadence", prospect.cadence or ""),
         ("created", iso(prospect.created) or ""),
         ("closed", iso(prospect.closed) or ""),
-        ("next", iso(prospect.next) or ""),
+        ("next", (iso(prospect.next) or "") + (f" {iso(prospect.next_time)}" if prospect.next_time else "")),
     ]
     lines += [f"{key + ':':9} {value}" for key, value in fields if value]
     lines.append("")

@@ -313,6 +313,6 @@ def _lateness(stats: Stats) -> str:
         return "Timeliness: no scheduled follow-up made yet"
     on_time = sum(1 for late in stats.days_late if late == 0)
     return (
-        f"Timeliness: median {median:g} days late over {len(stats.days_late)} follow-ups "
+        f"Timeliness: median {median:,.1f} days late over {len(stats.days_late)} follow-ups "
         f"({on_time} on time or early)"
     )

@@ -128,3 +128,29 @@ def test_a_deleted_working_folder_is_one_line(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr and "cannot use the current folder" in result.stderr
+
+
+def test_a_utc_offset_on_next_is_a_warning() -> None:
+    prospect, problems = parse_prospect(Path("a.md"), b"---\nname: A\nnext: 2026-12-01 14:30:00+05:00\n---\n")
+    assert prospect is not None and (str(prospect.next), str(prospect.next_time)) == (
+        "2026-12-01",
+        "14:30:00",
+    )
+    assert [(p.line, p.severity) for p in problems] == [(3, "warning")]
+
+
+def test_marking_the_same_status_again_keeps_the_closed_date(write: WriteFile, run: RunCli) -> None:
+    path = write("anna.md", "---\nname: Anna\nstatus: won\nclosed: 2026-09-01\n---\n## Touches\n")
+    before = path.read_text()
+    result = run("mark", "anna", "won")
+    assert result.stdout.endswith("already won: nothing changed\n") and path.read_text() == before
+    run("mark", "anna", "won", "--reason", "second order")
+    assert "closed: 2026-09-01\n" in path.read_text() and "note: marked won: second order" in path.read_text()
+
+
+def test_gaps_ignore_case_and_show_keeps_the_time_of_next(write: WriteFile, run: RunCli) -> None:
+    path = write("raj.md", "---\nname: Raj\n---\n")
+    assert run("snooze", "raj", "--for", "2W").exit_code == 0
+    assert "next: 2026-12-14\n" in path.read_text()
+    run("snooze", "raj", "--until", "2026-12-15 10:30")
+    assert "next:     2026-12-15 10:30" in run("show", "raj").stdout

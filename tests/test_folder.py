@@ -69,7 +69,8 @@ def test_bad_files_are_reported_and_the_rest_still_loads(folder: Path, write: Wr
     write("latin1.md", b"---\nname: Jos\xe9\n---\n")
     (folder / "dir.md").mkdir()
     os.symlink("missing-target.md", folder / "dangling.md")
-    os.symlink(".", folder / "loop")
+    (folder / "a" / "b").mkdir(parents=True)
+    os.symlink("..", folder / "a" / "b" / "loop")
     loaded = load_folder(folder)
     assert [p.id for p in loaded.prospects] == ["good"]
     problems = {p.path.name: p for p in loaded.problems}
@@ -167,3 +168,11 @@ def test_a_cache_others_may_write_is_not_trusted(folder: Path, write: WriteFile)
     path.write_bytes(b"\x80\x04N.")  # a pickle of None: would be used if trusted
     assert [p.name for p in load_cached_folder(folder).prospects] == ["A"]
     assert path.stat().st_size > 10  # rewritten by this run
+
+
+def test_a_subfolder_with_its_own_config_is_not_read(folder: Path, write: WriteFile) -> None:
+    write("outer.md", PROSPECT.format(name="Outer"))
+    write("team/inner.md", PROSPECT.format(name="Inner"))
+    write("team/mdfollow.toml", "")
+    assert names(folder) == ["outer"]
+    assert names(folder / "team") == ["inner"]

@@ -249,10 +249,11 @@ def test_plan_skips_known_emails_and_repeats_case_insensitively() -> None:
         Contact(6, "No Email"),
     ]
     new, skipped = plan_import(contacts, [_prospect("jane@acme.example")])
-    assert [c.line for c in new] == [3, 5, 6]  # without an email there is nothing to compare
+    assert [c.line for c in new] == [3, 5]  # without an email, name and company are compared
     assert [reason for _, reason in skipped] == [
         "Jane <JANE@acme.example>: email already in jane.md: skipped",
         "Ann again <Ann@X.example>: email already imported from line 3: skipped",
+        "No Email (no email): same name and company already imported from line 5: skipped",
     ]
 
 

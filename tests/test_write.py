@@ -166,7 +166,7 @@ def test_next_may_have_a_time(folder: Path, write: WriteFile, run: RunCli) -> No
         (
             ODD,
             ("log", "jane", "call", "--next", "2026-11-02"),
-            "jane.md:8: warning: next 2026-11-02 is already past",
+            "jane.md:8: warning: next 2026-11-02 is not after the latest touch (2026-11-30): it has no effect",
         ),
         (
             ODD.replace("active", "dnc"),

@@ -73,7 +73,11 @@ def _warn(path: Path, line: int, message: str) -> None:
 
 def _warn_next(prospect: Prospect, when: When, today: dt.date) -> None:
     """A `next` that is not after today does not leave the prospect alone: it is due at once."""
-    if when.date <= today:
+    latest = prospect.last_touch
+    if latest is not None and when.date <= latest.date:
+        message = f"next {when} is not after the latest touch ({latest.date}): it has no effect"
+        _warn(prospect.path, prospect.line_of("next"), message)
+    elif when.date <= today:
         past = "today" if when.date == today else "already past"
         _warn(prospect.path, prospect.line_of("next"), f"next {when} is {past}: due now")
 
@@ -146,7 +150,8 @@ def init(
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise MdfollowError(f"{root}: cannot create the folder: {error.strerror or error}") from None
+        reason = "not a folder" if root.exists() else f"cannot create the folder: {error.strerror or error}"
+        raise MdfollowError(f"{root}: {reason}") from None
     outer = _enclosing_root(root)
     if not edit.write_new(root / CONFIG_NAME, DEFAULT_TOML.encode("utf-8")):
         raise MdfollowError(f"{root / CONFIG_NAME} already exists: nothing changed")
@@ -284,7 +289,11 @@ def mark(
         raise _usage(f"status {status!r} is not one of {', '.join(STATUSES)}")
     folder = settings.load(warn=False)
     found = resolve(folder, prospect)
-    changed = edit.edit_prospect(found.path, edit.mark_change(new_status, settings.today, reason))
+    if found.status == new_status and not (reason and reason.strip()):
+        typer.echo(f"{found.path}: already {new_status}: nothing changed")
+        return
+    change = edit.mark_change(new_status, settings.today, reason, current=found.status)
+    changed = edit.edit_prospect(found.path, change)
     _commit(folder, found.path, f"mark: {found.name} {new_status}")
     _report(changed, folder, settings.today, f"marked {new_status}")
 
