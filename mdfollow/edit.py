@@ -559,6 +559,11 @@ def _verify(path: Path, old: Prospect, old_problems: list[Problem], data: bytes,
     expected = sorted(_log(old) + added, key=lambda t: (t[0], t[1] is not None, t[1] or dt.time(0)))
     same_problems = Counter(p.message for p in problems) == Counter(p.message for p in old_problems)
     if dict(new.front_matter) != {**old.front_matter, **change.keys} or _log(new) != expected:
+        for problem in old_problems:  # the likely cause, which `check` names too
+            if any(problem.message.startswith(f"key {key!r} appears twice") for key in change.keys):
+                raise MdfollowError(
+                    f"{problem.path}:{problem.line}: key appears twice: not changed (remove one)"
+                )
         raise MdfollowError(f"{path}: refused: the edit would not read back as intended (not changed)")
     if not same_problems:
         raise MdfollowError(f"{path}: refused: the edit would make the file invalid (not changed)")

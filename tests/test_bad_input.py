@@ -154,3 +154,12 @@ def test_gaps_ignore_case_and_show_keeps_the_time_of_next(write: WriteFile, run:
     assert "next: 2026-12-14\n" in path.read_text()
     run("snooze", "raj", "--until", "2026-12-15 10:30")
     assert "next:     2026-12-15 10:30" in run("show", "raj").stdout
+
+
+def test_an_edit_of_a_repeated_key_names_it(folder: Path, write: WriteFile, run: RunCli) -> None:
+    path = write("dup.md", "---\nname: Dup\nstatus: active\nstatus: lost\n---\n")
+    before = path.read_bytes()
+    result = run("mark", "dup", "won")
+    assert result.exit_code == 1
+    assert result.stderr == f"mdfollow: {folder}/dup.md:4: key appears twice: not changed (remove one)\n"
+    assert path.read_bytes() == before
