@@ -26,7 +26,16 @@ from mdfollow.atomic import write_atomic
 from mdfollow.errors import MdfollowError
 from mdfollow.folder import prospect_files, signature
 from mdfollow.model import NOTE_CHANNEL, Direction, Problem, Prospect, Status
-from mdfollow.parse import BOM, Layout, has_front_matter, layout, normalise_tags, parse_prospect, split_lines
+from mdfollow.parse import (
+    BOM,
+    Layout,
+    has_front_matter,
+    layout,
+    load_yaml,
+    normalise_tags,
+    parse_prospect,
+    split_lines,
+)
 
 if sys.platform != "win32":
     import fcntl
@@ -119,12 +128,16 @@ def yaml_value(value: str, *, flow: bool = False) -> str:
         and not (flow and _FLOW_INDICATORS.search(value))
         and all(ch == _escape(ch) for ch in value)
     )
-    if plain:
-        try:
-            plain = yaml.safe_load(f"k: {value}") == {"k": value}
-        except yaml.YAMLError:
-            plain = False
-    return value if plain else '"' + "".join(_escape(ch) for ch in value) + '"'
+    return value if plain and _reads_back(value, value) else '"' + "".join(_escape(ch) for ch in value) + '"'
+
+
+def _reads_back(written: str, value: str) -> bool:
+    """Whether `key: written` reads back as `value`, both as mdfollow reads front matter and
+    as a YAML 1.1 reader would (PyYAML, older tools), so no reader sees a number or a yes/no."""
+    try:
+        return all(load(f"k: {written}") == {"k": value} for load in (load_yaml, yaml.safe_load))
+    except yaml.YAMLError:
+        return False
 
 
 def _escape(ch: str) -> str:
@@ -410,7 +423,7 @@ def _ending(lines: Sequence[str]) -> str:
 
 
 def _terminated(line: str) -> bool:
-    return line.splitlines()[0] != line
+    return line.endswith(("\n", "\r"))
 
 
 def _splice(lines: list[str], start: int, end: int, new_lines: list[str], eol: str) -> None:
@@ -458,10 +471,7 @@ def _quoted(value: str, style: str | None) -> str | None:
         text = "'" + value.replace("'", "''") + "'"
     else:
         return None
-    try:
-        return text if yaml.safe_load(f"k: {text}") == {"k": value} else None
-    except yaml.YAMLError:
-        return None
+    return text if _reads_back(text, value) else None
 
 
 def _value_end(shape: Layout, index: int) -> int:

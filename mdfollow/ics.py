@@ -35,6 +35,7 @@ from icalendar.prop import vCategory, vDuration, vText
 from icalendar.timezone.tzid import is_utc
 
 from mdfollow.model import CalendarConfig, Config, FollowUp, Problem, Prospect
+from mdfollow.render import plural
 from mdfollow.schedule import add_days
 
 PRODID = "-//mdfollow//mdfollow//EN"
@@ -190,7 +191,7 @@ def description(follow_up: FollowUp, today: dt.date) -> str:
     assert follow_up.due is not None
     if follow_up.due < today:
         days = (today - follow_up.due).days
-        lines.append(f"Overdue since {follow_up.due.isoformat()} ({days} day{'s' if days > 1 else ''})")
+        lines.append(f"Overdue since {follow_up.due.isoformat()} ({plural(days, 'day')})")
     history = sorted((*prospect.touches, *prospect.notes), key=lambda t: t.sort_key)[-LAST_TOUCHES:]
     if history:
         lines.append("Last touches:")

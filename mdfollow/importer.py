@@ -17,6 +17,7 @@ from typing import Any
 
 from mdfollow.errors import MdfollowError
 from mdfollow.model import Problem, Prospect
+from mdfollow.render import plural
 
 HEADER_SEARCH_ROWS = 20
 """How far down a CSV the header row may be: exports such as LinkedIn's start with notes."""
@@ -350,7 +351,7 @@ def read_csv(path: Path, text: str) -> tuple[str, list[Contact], list[Problem]]:
                 Problem(
                     path,
                     line,
-                    f"{counted(len(row), 'value')} for {counted(len(mapping.headers), 'column')} "
+                    f"{plural(len(row), 'value')} for {plural(len(mapping.headers), 'column')} "
                     f"(an unquoted {_describe(delimiter)} in a value?): skipped",
                 )
             )
@@ -362,11 +363,6 @@ def read_csv(path: Path, text: str) -> tuple[str, list[Contact], list[Problem]]:
             contacts.append(contact)
     kind = mapping.kind if delimiter == "," else f"{mapping.kind}, {_describe(delimiter)}-separated"
     return f"{kind} (header on line {header_line})", contacts, problems
-
-
-def counted(count: int, noun: str) -> str:
-    """`1 contact`, `2 contacts`: a count with its noun in the right number."""
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _describe(delimiter: str) -> str:

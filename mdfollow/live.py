@@ -23,6 +23,7 @@ from mdfollow.config import CONFIG_NAME
 from mdfollow.errors import MdfollowError
 from mdfollow.folder import Folder, Signature, load_folder, load_prospect, signature, split_duplicates
 from mdfollow.model import Config, FollowUp, Problem, Prospect
+from mdfollow.render import plural
 from mdfollow.schedule import follow_up
 
 Build = Callable[[Sequence[FollowUp], dt.date, Config], bytes]
@@ -41,10 +42,6 @@ TARGETED_MAX = 64
 RACY_NS = 50_000_000
 """A file modified this close to a rebuild may change again within the same timestamp tick."""
 _STALE: Signature = (-1, -1, -1, -1)
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 def _watched_events() -> list[Any]:
@@ -228,7 +225,7 @@ class LiveFeed:
         changed |= before.keys() - self._memo.keys()
         causes = [cause] if cause else []
         if changed and not cause:
-            causes.append(f"{_plural(len(changed), 'file')} changed")
+            causes.append(f"{plural(len(changed), 'file')} changed")
         if self._config is not None and folder.config != self._config:
             causes.append(f"{CONFIG_NAME} changed")
         if self._day is not None and today != self._day:
@@ -254,8 +251,8 @@ class LiveFeed:
         errors = len(folder.errors)
         milliseconds = round((time.monotonic() - started) * 1000)
         self._log(
-            f"{_plural(len(folder.prospects), 'prospect')}, {due} due, {', '.join(causes or ['retried'])}, "
-            f"{_plural(errors, 'error')} ({milliseconds} ms)"
+            f"{plural(len(folder.prospects), 'prospect')}, {due} due, {', '.join(causes or ['retried'])}, "
+            f"{plural(errors, 'error')} ({milliseconds} ms)"
         )
 
     def _load(self) -> Folder:

@@ -200,10 +200,15 @@ def parse_prospect(path: Path, data: bytes) -> tuple[Prospect | None, list[Probl
     return prospect, problems
 
 
+def load_yaml(text: str) -> Any:
+    """YAML as mdfollow reads front matter (see `_Loader`); raises yaml.YAMLError."""
+    return _YAML.load(text, Loader=_Loader)
+
+
 def _load_front_matter(shape: Layout) -> dict[str, Any]:
     text = "".join(line + "\n" for line in shape.lines[1 : shape.front_end])
     try:
-        data = _YAML.load(text, Loader=_Loader)
+        data = load_yaml(text)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 2 if mark else 1

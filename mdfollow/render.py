@@ -9,7 +9,7 @@ from typing import Any
 
 from mdfollow.model import FollowUp, Prospect, Touch
 
-RED, YELLOW, DIM, BOLD, RESET = "\x1b[31m", "\x1b[33m", "\x1b[2m", "\x1b[1m", "\x1b[0m"
+RED, DIM, BOLD, RESET = "\x1b[31m", "\x1b[2m", "\x1b[1m", "\x1b[0m"
 
 
 def iso(value: dt.date | dt.time | None) -> str | None:
@@ -152,8 +152,8 @@ def due_table(follow_ups: Sequence[FollowUp], today: dt.date, color: bool) -> st
 
 
 def plural(count: int, noun: str) -> str:
-    """`1 prospect`, `2 prospects`."""
-    return f"{count} {noun}{'' if count == 1 else 's'}"
+    """`1 prospect`, `2 prospects`, `2 touches`."""
+    return f"{count} {noun}{'' if count == 1 else 'es' if noun.endswith(('ch', 's')) else 's'}"
 
 
 def due_summary(follow_ups: Sequence[FollowUp], today: dt.date) -> str:
@@ -224,13 +224,13 @@ def describe_follow_up(follow_up: FollowUp | None, today: dt.date) -> str:
     if follow_up is None:
         return "never (not scheduled)"
     if follow_up.due is None:
-        return f"never: the cadence is exhausted after {follow_up.touch - 1} touches"
+        return f"never: the cadence is exhausted after {plural(follow_up.touch - 1, 'touch')}"
     when = iso(follow_up.due) or ""
     if follow_up.time:
         when += f" {iso(follow_up.time)}"
     late = follow_up.overdue_days(today)
     if late:
-        when += f" ({late} days overdue)"
+        when += f" ({plural(late, 'day')} overdue)"
     elif follow_up.due == today:
         when += " (today)"
     channel = f" by {follow_up.channel}" if follow_up.channel else ""

@@ -163,3 +163,12 @@ def test_an_edit_of_a_repeated_key_names_it(folder: Path, write: WriteFile, run:
     assert result.exit_code == 1
     assert result.stderr == f"mdfollow: {folder}/dup.md:4: key appears twice: not changed (remove one)\n"
     assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("company", ["1.0e5", "1.e5", "12", "yes", "0123", "1:30", "null", "true"])
+def test_values_that_look_like_numbers_or_words_read_back_as_text(
+    folder: Path, run: RunCli, company: str
+) -> None:
+    result = run("add", "Ann", "--company", company)
+    assert result.exit_code == 0, result
+    assert json.loads(run("show", "ann", "--json").stdout)["company"] == company

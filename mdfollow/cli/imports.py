@@ -65,7 +65,8 @@ def import_contacts(
 ) -> None:
     """Create a prospect per contact; skip emails already in the folder."""
     from mdfollow.edit import NotWritten, create_prospect, git_commit, taken_ids
-    from mdfollow.importer import counted, plan_import, read_contacts
+    from mdfollow.importer import plan_import, read_contacts
+    from mdfollow.render import plural
 
     try:
         data = file.read_bytes()
@@ -74,7 +75,7 @@ def import_contacts(
     found = read_contacts(file, data)
     settings = env(ctx)
     folder = settings.load()
-    typer.echo(f"{file}: {found.kind}, {found.encoding}, {counted(len(found.contacts), 'contact')}")
+    typer.echo(f"{file}: {found.kind}, {found.encoding}, {plural(len(found.contacts), 'contact')}")
     new, skipped = plan_import(found.contacts, folder.prospects)
     for problem in found.problems:
         typer.echo(str(problem), err=True)
@@ -114,11 +115,11 @@ def import_contacts(
         progress.step()
     progress.close()
     if imported and folder.config.git_autocommit:
-        not_committed = git_commit(imported, f"import: {counted(len(imported), 'prospect')} from {file.name}")
+        not_committed = git_commit(imported, f"import: {plural(len(imported), 'prospect')} from {file.name}")
         if not_committed:
             typer.echo(f"mdfollow: warning: {not_committed}", err=True)
     done = f"{len(new)} would be imported" if dry_run else f"{len(imported)} imported"
-    bad = counted(len(found.problems) + refused, "bad record")
+    bad = plural(len(found.problems) + refused, "bad record")
     summary = f"{done}, {len(skipped)} skipped (email exists), {bad}"
     typer.echo(f"{summary}, {failed} failed to write" if failed else summary)
     if failed:
