@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mdfollow.cli.app import app, env
-from mdfollow.errors import MdfollowError
+
+if TYPE_CHECKING:
+    from mdfollow.live import Build
+    from mdfollow.model import Config, FollowUp
 
 
 @app.command()
@@ -28,22 +33,19 @@ def ics(
     ] = False,
 ) -> None:
     """Write the iCalendar feed (stdout without -o)."""
-    from mdfollow.atomic import write_atomic
     from mdfollow.cache import cached_output, folder_fingerprint
+    from mdfollow.watch import file_publisher
 
     settings = env(ctx)
 
     def make() -> tuple[list[str], bytes]:
-        from mdfollow.ics import build_feed, unrepresentable  # icalendar: ~100 ms to import
+        from mdfollow.ics import unrepresentable
         from mdfollow.schedule import schedule
 
         folder = settings.load(warn=False)
-        config = folder.config
-        if digest:
-            config = dataclasses.replace(config, calendar=dataclasses.replace(config.calendar, digest=True))
-        follow_ups = schedule(folder.prospects, settings.today, config)
+        follow_ups = schedule(folder.prospects, settings.today, folder.config)
         warnings = [str(problem) for problem in (*folder.problems, *unrepresentable(follow_ups))]
-        return warnings, build_feed(follow_ups, settings.today, config, todo=todo, days=days)
+        return warnings, feed_builder(todo, days, digest)(follow_ups, settings.today, folder.config)
 
     # The feed is a pure function of the folder, the config, today, the options and the
     # machine's zone ("local"): when none changed, the last one is still right.
@@ -55,8 +57,17 @@ def ics(
         typer.echo(warning, err=True)
     if output is None:
         typer.echo(data, nl=False)
-        return
-    try:
-        write_atomic(output, data)
-    except OSError as error:
-        raise MdfollowError(f"{output}: cannot write: {error.strerror or error}") from None
+    else:
+        file_publisher(output)(data)
+
+
+def feed_builder(todo: bool, days: int | None, digest: bool) -> Build:
+    """The feed options of `ics`, `watch` and `serve`, applied to a build (`--digest` over the config)."""
+    from mdfollow.ics import build_feed  # icalendar: ~100 ms to import, only the feed commands pay
+
+    def build(follow_ups: Sequence[FollowUp], today: dt.date, config: Config) -> bytes:
+        if digest:
+            config = dataclasses.replace(config, calendar=dataclasses.replace(config.calendar, digest=True))
+        return build_feed(follow_ups, today, config, todo=todo, days=days)
+
+    return build

@@ -6,22 +6,18 @@ other commands do not pay for them.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import signal
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from mdfollow.cli.app import app, env
-
-if TYPE_CHECKING:
-    from mdfollow.live import Build
-    from mdfollow.model import Config, FollowUp
+from mdfollow.cli.feed import feed_builder
 
 TodoOption = Annotated[bool, typer.Option("--todo", help="Tasks (VTODO) instead of events.")]
 DigestOption = Annotated[
@@ -46,18 +42,6 @@ def _clock(ctx: typer.Context) -> Callable[[], dt.date]:
         pinned = env(ctx).today
         return lambda: pinned
     return dt.date.today
-
-
-def feed_builder(todo: bool, days: int | None, digest: bool) -> Build:
-    """The `ics` options, applied to every rebuild (`--digest` over the folder's config)."""
-    from mdfollow.ics import build_feed
-
-    def build(follow_ups: Sequence[FollowUp], today: dt.date, config: Config) -> bytes:
-        if digest:
-            config = dataclasses.replace(config, calendar=dataclasses.replace(config.calendar, digest=True))
-        return build_feed(follow_ups, today, config, todo=todo, days=days)
-
-    return build
 
 
 @contextmanager
