@@ -39,11 +39,9 @@ def cache_path(root: Path) -> Path:
 
 def load_cached_folder(root: Path) -> Folder:
     """`load_folder`, reusing what an earlier run parsed of files that have not changed."""
-    if os.environ.get("MDFOLLOW_NO_CACHE"):
-        return load_folder(root)
     memo = read_memo(root)
     folder = load_folder(root, memo)
-    if memo.changed:
+    if memo.changed and not os.environ.get("MDFOLLOW_NO_CACHE"):
         _write_object(cache_path(root), memo)
     return folder
 
@@ -80,13 +78,7 @@ def cached_output(
 
 def read_memo(root: Path) -> Memo:
     """What earlier runs parsed in this folder (empty when there is no usable cache)."""
-    if os.environ.get("MDFOLLOW_NO_CACHE"):
-        return Memo()
-    return _read(cache_path(root))
-
-
-def _read(path: Path) -> Memo:
-    memo = _read_object(path)
+    memo = None if os.environ.get("MDFOLLOW_NO_CACHE") else _read_object(cache_path(root))
     if not isinstance(memo, Memo):
         return Memo()
     memo.changed = False
@@ -114,11 +106,15 @@ def _trusted(status: os.stat_result) -> bool:
 
 
 def _write_object(path: Path, value: object) -> None:
+    """Replace the cache file whole (no fsync: losing a cache only costs time)."""
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         descriptor, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    except OSError:
+        return
+    try:
         with os.fdopen(descriptor, "wb") as file:
             pickle.dump(value, file, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temporary, path)
     except OSError:
-        return
+        os.unlink(temporary)

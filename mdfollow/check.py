@@ -13,19 +13,14 @@ def check_folder(folder: Folder) -> list[Problem]:
     problems = list(folder.problems)
     for prospect in folder.prospects:
         line = prospect.line_of
-
-        def warn(key: str, message: str, prospect_path=prospect.path, line=line) -> None:  # type: ignore[no-untyped-def]
-            problems.append(Problem(prospect_path, line(key), message, "warning"))
-
         if prospect.status == "dnc" and prospect.next:
-            warn("next", "status is dnc (do not contact): next is ignored")
+            message = "status is dnc (do not contact): next is ignored"
+            problems.append(Problem(prospect.path, line("next"), message, "warning"))
         elif consumed_next(prospect):
             latest = prospect.last_touch
             assert latest is not None
-            warn(
-                "next",
-                f"next {prospect.next} is not after the latest touch ({latest.date}): ignored",
-            )
+            message = f"next {prospect.next} is not after the latest touch ({latest.date}): ignored"
+            problems.append(Problem(prospect.path, line("next"), message, "warning"))
         if prospect.cadence and prospect.cadence not in config.cadences:
             known = ", ".join(sorted(config.cadences))
             problems.append(

@@ -98,7 +98,7 @@ def has_front_matter(data: bytes) -> bool:
     return first.rstrip(b" \t\r") == b"---"
 
 
-def decode(path: Path, data: bytes) -> str:
+def decode(data: bytes) -> str:
     """UTF-8 with or without BOM; raises `_Invalid` naming the line of a bad byte."""
     try:
         return data.removeprefix(BOM).decode("utf-8")
@@ -167,7 +167,7 @@ def _headings(lines: Sequence[str], first: int) -> Iterator[tuple[int, int, str]
 def parse_prospect(path: Path, data: bytes) -> tuple[Prospect | None, list[Problem]]:
     """Parse one file's bytes. No prospect when the file is bad (the problems say why)."""
     try:
-        text = decode(path, data)
+        text = decode(data)
         shape = layout(text)
         front = _load_front_matter(shape)
     except _Invalid as invalid:

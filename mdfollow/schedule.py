@@ -45,7 +45,8 @@ def cadence_of(prospect: Prospect, config: Config) -> Cadence:
 
 
 def follow_up(prospect: Prospect, today: dt.date, config: Config) -> FollowUp | None:
-    """The prospect's next follow-up, or None when it is never due (dnc, lost, won over)."""
+    """The prospect's next follow-up, or None when it is never due (dnc, or lost without a
+    live `next`); an exhausted cadence gives a follow-up whose `due` is None."""
     outbound = prospect.outbound
     touch = len(outbound) + 1
     latest = prospect.last_touch

@@ -8,6 +8,7 @@ import typer
 
 from mdfollow import render
 from mdfollow.cli.app import JsonOption, app, env, print_json, use_color
+from mdfollow.errors import MdfollowError
 from mdfollow.model import STATUSES
 from mdfollow.schedule import add_days, follow_up, schedule
 
@@ -55,7 +56,7 @@ def list_prospects(
     """Every prospect, one line each."""
     status = status.lower() if status else None
     if status is not None and status not in STATUSES:
-        raise typer.BadParameter(f"{status!r} is not one of {', '.join(STATUSES)}", param_hint="--status")
+        raise MdfollowError(f"--status: {status!r} is not one of {', '.join(STATUSES)}", exit_code=2)
     settings = env(ctx)
     folder = settings.load()
     wanted = {t.casefold() for t in tag or []}

@@ -1,4 +1,4 @@
-"""The commands that write: init, add, log, mark, snooze. Each one calls `mdfollow.edit` once."""
+"""The commands that write: init, add, log, mark, snooze. Every write goes through `mdfollow.edit`."""
 
 from __future__ import annotations
 
@@ -72,10 +72,11 @@ def _warn(path: Path, line: int, message: str) -> None:
 
 
 def _warn_next(prospect: Prospect, when: When, today: dt.date) -> None:
-    """A `next` that is not after today does not leave the prospect alone: it is due at once."""
-    latest = prospect.last_touch
-    if latest is not None and when.date <= latest.date:
-        message = f"next {when} is not after the latest touch ({latest.date}): it has no effect"
+    """A `next` that a later touch consumes has no effect; one not after today is due at once."""
+    from mdfollow.schedule import consumed_next
+
+    if consumed_next(prospect) and prospect.last_touch is not None:
+        message = f"next {when} is not after the latest touch ({prospect.last_touch.date}): it has no effect"
         _warn(prospect.path, prospect.line_of("next"), message)
     elif when.date <= today:
         past = "today" if when.date == today else "already past"
