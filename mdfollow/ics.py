@@ -14,8 +14,9 @@ a new stamp and the same data gives the same bytes. There is no `SEQUENCE`: a
 stateless feed cannot keep it rising, and a lower one may be ignored, while the
 default 0 lets clients order versions by `DTSTAMP`.
 
-The one environment read is `local_timezone()`, for `timezone = "local"`, so
-that `ics`, `watch` and `serve` agree on what "local" means.
+The one environment read is `config.local_timezone()`, for `timezone = "local"`,
+so that `ics`, `watch` and `serve` (and the stored feed's key) agree on what
+"local" means.
 """
 
 from __future__ import annotations
@@ -23,17 +24,17 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from icalendar import Alarm, Calendar, Component, Event, Timezone, Todo
 from icalendar.prop import vCategory, vDuration, vText
 from icalendar.timezone.tzid import is_utc
 
+from mdfollow.config import local_timezone
 from mdfollow.model import CalendarConfig, Config, FollowUp, Problem, Prospect
 from mdfollow.render import plural
 from mdfollow.schedule import add_days
@@ -92,26 +93,6 @@ class Categories(vCategory):
 
     def to_ical(self) -> bytes:
         return b",".join(escape_text(str(item)).encode("utf-8") for item in self.cats)
-
-
-def local_timezone() -> str | None:
-    """The system's IANA zone key (from TZ, then /etc/localtime), or None when it cannot be told.
-
-    None makes timed events floating: they ring at the configured clock time in
-    whatever zone the calendar app is in, which is what "local" asks for.
-    """
-    candidates = [os.environ.get("TZ", "").removeprefix(":")]
-    candidates.append(os.path.realpath("/etc/localtime"))
-    for candidate in candidates:
-        key = candidate.rpartition("/zoneinfo/")[2] if "/zoneinfo/" in candidate else candidate
-        if not key or key.startswith("/") or ".." in key:
-            continue
-        try:
-            ZoneInfo(key)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            continue
-        return key
-    return None
 
 
 def feed_timezone(calendar: CalendarConfig) -> str | None:

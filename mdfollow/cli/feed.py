@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -34,6 +33,7 @@ def ics(
 ) -> None:
     """Write the iCalendar feed (stdout without -o)."""
     from mdfollow.cache import cached_output, folder_fingerprint
+    from mdfollow.config import local_timezone
     from mdfollow.watch import file_publisher
 
     settings = env(ctx)
@@ -50,8 +50,7 @@ def ics(
     # The feed is a pure function of the folder, the config, today, the options and the
     # machine's zone ("local"): when none changed, the last one is still right.
     root = settings.root
-    zone = (os.environ.get("TZ", ""), os.path.realpath("/etc/localtime"))
-    options = (settings.today.isoformat(), str(todo), str(days), str(digest), *zone)
+    options = (settings.today.isoformat(), str(todo), str(days), str(digest), str(local_timezone()))
     warnings, data = cached_output(root, "ics", folder_fingerprint(root, *options), make)
     for warning in warnings:
         typer.echo(warning, err=True)
