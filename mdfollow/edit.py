@@ -25,7 +25,7 @@ import yaml
 from mdfollow.atomic import write_atomic
 from mdfollow.errors import MdfollowError
 from mdfollow.folder import prospect_files, signature
-from mdfollow.model import NOTE_CHANNEL, Direction, Problem, Prospect, Status
+from mdfollow.model import NOTE_CHANNEL, Direction, Problem, Prospect, Status, log_order, when_text
 from mdfollow.parse import (
     BOM,
     Layout,
@@ -84,7 +84,7 @@ class Entry:
         return [f"{head} {first}" if first else head, *(CONTINUATION + part for part in rest)]
 
     def sort_key(self) -> tuple[dt.date, bool, dt.time]:
-        return (self.date, self.time is not None, self.time or dt.time(0))
+        return log_order(self.date, self.time)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,11 +157,6 @@ def yaml_list(values: Sequence[str]) -> str:
     return "[" + ", ".join(yaml_value(v, flow=True) for v in values) + "]"
 
 
-def next_value(day: dt.date, time: dt.time | None = None) -> str:
-    """The text of a `next` value: a date, or a date and time (`2026-12-05 14:30`)."""
-    return day.isoformat() if time is None else f"{day.isoformat()} {time.strftime('%H:%M')}"
-
-
 def mark_change(
     status: Status, today: dt.date, reason: str | None = None, current: Status | None = None
 ) -> Change:
@@ -209,7 +204,7 @@ def prospect_text(
     if created is not None:
         front.append(f"created: {created.isoformat()}")
     if next is not None:
-        front.append(f"next: {next_value(next, next_time)}")
+        front.append(f"next: {when_text(next, next_time)}")
     title = " ".join(f"{name} — {company}".split() if company else name.split())
     body = "\n".join(extra_body.splitlines()).strip("\n")
     parts = ["---", *front, "---", f"# {title}", ""]
@@ -566,7 +561,7 @@ def _verify(path: Path, old: Prospect, old_problems: list[Problem], data: bytes,
     added: list[LogItem] = [
         (e.date, e.time, e.channel.lower(), e.direction, "\n".join(e.note_lines)) for e in change.entries
     ]
-    expected = sorted(_log(old) + added, key=lambda t: (t[0], t[1] is not None, t[1] or dt.time(0)))
+    expected = sorted(_log(old) + added, key=lambda t: log_order(t[0], t[1]))
     same_problems = Counter(p.message for p in problems) == Counter(p.message for p in old_problems)
     if dict(new.front_matter) != {**old.front_matter, **change.keys} or _log(new) != expected:
         for problem in old_problems:  # the likely cause, which `check` names too
@@ -582,5 +577,4 @@ def _verify(path: Path, old: Prospect, old_problems: list[Problem], data: bytes,
 
 def _log(prospect: Prospect) -> list[LogItem]:
     """Touches and notes in log order, without their line numbers (an insert shifts those)."""
-    log = sorted(prospect.touches + prospect.notes, key=lambda t: t.sort_key)
-    return [(t.date, t.time, t.channel, t.direction, t.note) for t in log]
+    return [(t.date, t.time, t.channel, t.direction, t.note) for t in prospect.log]

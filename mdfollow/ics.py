@@ -35,7 +35,7 @@ from icalendar.prop import vCategory, vDuration, vText
 from icalendar.timezone.tzid import is_utc
 
 from mdfollow.config import local_timezone
-from mdfollow.model import CalendarConfig, Config, FollowUp, Problem, Prospect
+from mdfollow.model import CalendarConfig, Config, FollowUp, Problem, Prospect, when_text
 from mdfollow.render import plural
 from mdfollow.schedule import add_days
 
@@ -173,14 +173,13 @@ def description(follow_up: FollowUp, today: dt.date) -> str:
     if follow_up.due < today:
         days = (today - follow_up.due).days
         lines.append(f"Overdue since {follow_up.due.isoformat()} ({plural(days, 'day')})")
-    history = sorted((*prospect.touches, *prospect.notes), key=lambda t: t.sort_key)[-LAST_TOUCHES:]
+    history = prospect.log[-LAST_TOUCHES:]
     if history:
         lines.append("Last touches:")
         for touch in history:
-            clock = f" {touch.time.strftime('%H:%M')}" if touch.time else ""
             direction = " in" if touch.direction == "in" and not touch.is_note else ""
             note = f": {clean_text(touch.note)}" if touch.note else ""
-            lines.append(f"- {touch.date.isoformat()}{clock} {touch.channel}{direction}{note}")
+            lines.append(f"- {when_text(touch.date, touch.time)} {touch.channel}{direction}{note}")
     lines.append(f"File: {prospect.path}")
     return "\n".join(lines)
 

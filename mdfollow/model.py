@@ -32,6 +32,16 @@ class Problem:
         return f"{path}:{self.line or 1}: {kind}{self.message}"
 
 
+def log_order(date: dt.date, time: dt.time | None) -> tuple[dt.date, bool, dt.time]:
+    """SPEC §2's order of the touch log: by date, untimed before timed, then by time."""
+    return (date, time is not None, time or dt.time(0))
+
+
+def when_text(date: dt.date, time: dt.time | None = None) -> str:
+    """`2026-12-05`, or `2026-12-05 14:30` with a time: as the files write it."""
+    return date.isoformat() if time is None else f"{date.isoformat()} {time.strftime('%H:%M')}"
+
+
 @dataclass(frozen=True)
 class Touch:
     """One line of the touch log: a contact, or a dated note when `channel` is `note`."""
@@ -49,8 +59,8 @@ class Touch:
 
     @property
     def sort_key(self) -> tuple[dt.date, bool, dt.time, int]:
-        """Date, then untimed before timed, then time, then file order (SPEC §2)."""
-        return (self.date, self.time is not None, self.time or dt.time(0), self.line)
+        """The log order, then file order (SPEC §2)."""
+        return (*log_order(self.date, self.time), self.line)
 
 
 @dataclass(frozen=True)
@@ -80,6 +90,11 @@ class Prospect:
     @property
     def outbound(self) -> tuple[Touch, ...]:
         return tuple(t for t in self.touches if t.direction == "out")
+
+    @property
+    def log(self) -> tuple[Touch, ...]:
+        """Touches and notes together, in log order."""
+        return tuple(sorted(self.touches + self.notes, key=lambda t: t.sort_key))
 
     @property
     def last_touch(self) -> Touch | None:

@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
-from mdfollow.model import FollowUp, Prospect, Touch
+from mdfollow.model import FollowUp, Prospect, Touch, when_text
 
 RED, DIM, BOLD, RESET = "\x1b[31m", "\x1b[2m", "\x1b[1m", "\x1b[0m"
 
@@ -133,9 +133,7 @@ def due_table(follow_ups: Sequence[FollowUp], today: dt.date, color: bool) -> st
     rows, styles = [], []
     for f in follow_ups:
         late = f.overdue_days(today)
-        when = iso(f.due) or "-"
-        if f.time:
-            when += f" {iso(f.time)}"
+        when = when_text(f.due, f.time) if f.due else "-"
         rows.append(
             [
                 when,
@@ -201,21 +199,18 @@ def show_text(prospect: Prospect, follow_up: FollowUp | None, today: dt.date) ->
         ("cadence", prospect.cadence or ""),
         ("created", iso(prospect.created) or ""),
         ("closed", iso(prospect.closed) or ""),
-        ("next", (iso(prospect.next) or "") + (f" {iso(prospect.next_time)}" if prospect.next_time else "")),
+        ("next", when_text(prospect.next, prospect.next_time) if prospect.next else ""),
     ]
     lines += [f"{key + ':':9} {value}" for key, value in fields if value]
     lines.append("")
     lines.append(f"due:      {describe_follow_up(follow_up, today)}")
-    log = sorted(prospect.touches + prospect.notes, key=lambda t: t.sort_key)
+    log = prospect.log
     if log:
         lines += ["", f"touches ({len(prospect.touches)}):"]
         for touch in log:
-            clock = f" {iso(touch.time)}" if touch.time else ""
-            arrow = "←" if touch.direction == "in" else "→"
-            if touch.is_note:
-                arrow = " "
+            arrow = " " if touch.is_note else "←" if touch.direction == "in" else "→"
             note = touch.note.replace("\n", "\n" + " " * 16)
-            lines.append(f"  {iso(touch.date)}{clock} {arrow} {touch.channel}: {note}")
+            lines.append(f"  {when_text(touch.date, touch.time)} {arrow} {touch.channel}: {note}")
     return "\n".join(lines)
 
 
@@ -225,9 +220,7 @@ def describe_follow_up(follow_up: FollowUp | None, today: dt.date) -> str:
         return "never (not scheduled)"
     if follow_up.due is None:
         return f"never: the cadence is exhausted after {plural(follow_up.touch - 1, 'touch')}"
-    when = iso(follow_up.due) or ""
-    if follow_up.time:
-        when += f" {iso(follow_up.time)}"
+    when = when_text(follow_up.due, follow_up.time)
     late = follow_up.overdue_days(today)
     if late:
         when += f" ({plural(late, 'day')} overdue)"

@@ -12,7 +12,7 @@ import typer
 
 from mdfollow.cli.app import app, env, parse_date
 from mdfollow.errors import MdfollowError
-from mdfollow.model import STATUSES, Problem, Prospect
+from mdfollow.model import STATUSES, Problem, Prospect, when_text
 
 if TYPE_CHECKING:
     from mdfollow import edit
@@ -41,9 +41,7 @@ class When:
     time: dt.time | None = None
 
     def __str__(self) -> str:
-        from mdfollow.edit import next_value
-
-        return next_value(self.date, self.time)
+        return when_text(self.date, self.time)
 
 
 def _usage(message: str) -> MdfollowError:
