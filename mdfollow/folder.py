@@ -42,10 +42,28 @@ def find_root(start: Path, explicit: Path | None = None) -> Path:
         absolute = start.resolve(strict=True)
     except OSError as error:
         raise MdfollowError(f"{start}: cannot use the current folder: {error.strerror or error}") from None
-    for candidate in (absolute, *absolute.parents):
-        if (candidate / CONFIG_NAME).is_file():
-            return Path(os.path.relpath(candidate, absolute)) if candidate != absolute else start
-    return start
+    found = root_above(absolute)
+    if found is None or found == absolute:
+        return start
+    return Path(os.path.relpath(found, absolute))
+
+
+def root_above(folder: Path) -> Path | None:
+    """The nearest of `folder` (absolute) and its parents holding `mdfollow.toml`, as git finds `.git`."""
+    return next((above for above in (folder, *folder.parents) if (above / CONFIG_NAME).is_file()), None)
+
+
+def holds_prospects(root: Path) -> bool:
+    """Whether any file below `root` starts with front matter (cheap: reads 64 bytes a file)."""
+    for item in prospect_files(root, ()):
+        if isinstance(item, Path):
+            try:
+                with open(item, "rb") as file:
+                    if has_front_matter(file.read(64)):
+                        return True
+            except OSError:
+                continue
+    return False
 
 
 def prospect_files(root: Path, exclude: tuple[str, ...]) -> Iterator[Path | Problem]:

@@ -112,29 +112,6 @@ def _report(prospect: Prospect, folder: Folder, today: dt.date, done: str) -> No
     typer.echo(f"next: {describe_follow_up(follow_up(prospect, today, folder.config), today)}")
 
 
-def _enclosing_root(root: Path) -> Path | None:
-    """The mdfollow folder that `root` lies in, found upwards as every command finds its own."""
-    from mdfollow.config import CONFIG_NAME
-
-    return next((above for above in root.resolve().parents if (above / CONFIG_NAME).is_file()), None)
-
-
-def _holds_prospects(root: Path) -> bool:
-    """Whether any file below `root` is a prospect: then an example would be noise, or a duplicate id."""
-    from mdfollow.folder import prospect_files
-    from mdfollow.parse import has_front_matter
-
-    for item in prospect_files(root, ()):
-        if isinstance(item, Path):
-            try:
-                with open(item, "rb") as file:
-                    if has_front_matter(file.read(64)):
-                        return True
-            except OSError:
-                continue
-    return False
-
-
 @app.command()
 def init(
     ctx: typer.Context,
@@ -143,6 +120,7 @@ def init(
     """Create mdfollow.toml, and an example prospect if there is none."""
     from mdfollow import edit
     from mdfollow.config import CONFIG_NAME, DEFAULT_TOML
+    from mdfollow.folder import holds_prospects, root_above
 
     settings = env(ctx)
     root = directory or settings.directory or Path(".")
@@ -151,7 +129,7 @@ def init(
     except OSError as error:
         reason = "not a folder" if root.exists() else f"cannot create the folder: {error.strerror or error}"
         raise MdfollowError(f"{root}: {reason}") from None
-    outer = _enclosing_root(root)
+    outer = root_above(root.resolve().parent)
     if not edit.write_new(root / CONFIG_NAME, DEFAULT_TOML.encode("utf-8")):
         raise MdfollowError(f"{root / CONFIG_NAME} already exists: nothing changed")
     if outer is not None:
@@ -161,7 +139,7 @@ def init(
             err=True,
         )
     folder = outer or root
-    if _holds_prospects(folder):
+    if holds_prospects(folder):
         where = "the folder" if outer is None else f"the enclosing mdfollow folder {outer}"
         typer.echo(f"created {root / CONFIG_NAME} (no example prospect: {where} already holds prospects)")
         return
