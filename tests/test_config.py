@@ -68,6 +68,7 @@ def test_unknown_keys_are_warnings_with_their_line() -> None:
         ('[calendar]\noverdue = "later"', 'mdfollow.toml:2: calendar.overdue: expected "today" or "keep"'),
         ("[git]\nautocommit = 1", "mdfollow.toml:2: git.autocommit: expected bool"),
         ("reply = ", "mdfollow.toml:1: Invalid value"),
+        ('workdays = ["mon"]\n\nreply = ', "mdfollow.toml:3: Invalid value (at end of document)"),
         ("[git]\n[git]", "mdfollow.toml:2: Cannot declare ('git',) twice"),
     ],
 )
