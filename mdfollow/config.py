@@ -120,12 +120,9 @@ def parse_config(path: Path, text: str) -> tuple[Config, list[Problem]]:
     except tomllib.TOMLDecodeError as error:
         message = str(error)
         line = str(max(1, len(text.splitlines())))  # tomllib gives no line "at end of document"
-        where = re.search(r" \(at line (\d+), column \d+\)$", message)
+        where = re.search(r" \(at line (\d+), column (\d+)\)$", message)
         if where:
-            message, line = (
-                f"{message[: where.start()]} (column {where[0].rsplit(' ', 1)[-1][:-1]})",
-                where[1],
-            )
+            message, line = f"{message[: where.start()]} (column {where[2]})", where[1]
         raise ConfigError(f"{path}:{line}: {message}") from None
     return _Reader(path, text).config(data, DEFAULT_CONFIG.cadences)
 
