@@ -174,20 +174,11 @@ def mark_change(
 # --- new files ---------------------------------------------------------------------
 
 
-def prospect_text(
-    name: str,
-    *,
-    company: str | None = None,
-    emails: Sequence[str] = (),
-    phones: Sequence[str] = (),
-    source: str | None = None,
-    tags: Sequence[str] = (),
-    next: dt.date | None = None,
-    next_time: dt.time | None = None,
-    created: dt.date | None = None,
-    extra_body: str = "",
-) -> str:
-    """The text of a new prospect file: front matter, a title, `extra_body`, an empty touch log."""
+def _prospect_text(fields: Mapping[str, Any], extra_body: str) -> str:
+    """The text of a new prospect file (the checked `fields` of `create_prospect`): front
+    matter, a title, `extra_body`, an empty touch log."""
+    name, company, emails, phones = fields["name"], fields["company"], fields["emails"], fields["phones"]
+    source, tags, next, created = fields["source"], fields["tags"], fields["next"], fields["created"]
     front = [f"name: {yaml_value(name)}"]
     if company:
         front.append(f"company: {yaml_value(company)}")
@@ -204,7 +195,7 @@ def prospect_text(
     if created is not None:
         front.append(f"created: {created.isoformat()}")
     if next is not None:
-        front.append(f"next: {when_text(next, next_time)}")
+        front.append(f"next: {when_text(next, fields['next_time'])}")
     title = " ".join(f"{name} — {company}".split() if company else name.split())
     body = "\n".join(extra_body.splitlines()).strip("\n")
     parts = ["---", *front, "---", f"# {title}", ""]
@@ -254,7 +245,7 @@ def create_prospect(
     }
     if not fields["name"]:
         raise MdfollowError("a prospect needs a name")
-    data = _utf8(prospect_text(**fields, extra_body=extra_body), f"cannot write a prospect file for {name!r}")
+    data = _utf8(_prospect_text(fields, extra_body), f"cannot write a prospect file for {name!r}")
     base = slugify(f"{fields['name']} {fields['company'] or ''}")[:SLUG_MAX].rstrip("-") or "prospect"
     written, problems = parse_prospect(root / f"{base}.md", data)
     wrong = [key for key, value in fields.items() if written is None or getattr(written, key) != value]
