@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from mdfollow.folder import load_folder
-from mdfollow.parse import parse_prospect
+from mdfollow.core.parse import parse_prospect
+from mdfollow.store.folder import load_folder
 from tests.conftest import RunCli, WriteFile
 
 

@@ -257,7 +257,7 @@ def test_help_loads_no_parser_nor_feed_library() -> None:
         "import sys; from mdfollow.cli import main; sys.argv = ['mdfollow', '--help']\n"
         "try: main()\n"
         "except SystemExit: pass\n"
-        "heavy = {'yaml', 'frontmatter', 'icalendar', 'watchdog', 'vobject', 'anyascii', 'mdfollow.edit'}\n"
+        "heavy = {'yaml', 'frontmatter', 'icalendar', 'watchdog', 'vobject', 'anyascii', 'mdfollow.store.edit'}\n"
         "print(sorted(heavy & set(sys.modules)))"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mdfollow.config import DEFAULT_CONFIG, DEFAULT_TOML, ConfigError, parse_config
-from mdfollow.model import Gap
+from mdfollow.core.config import DEFAULT_CONFIG, DEFAULT_TOML, ConfigError, parse_config
+from mdfollow.core.model import Gap
 
 PATH = Path("mdfollow.toml")
 

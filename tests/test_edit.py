@@ -15,12 +15,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mdfollow import edit
-from mdfollow.atomic import write_atomic
-from mdfollow.edit import Change, Entry, create_prospect, edit_prospect, patch, slugify, yaml_value
-from mdfollow.errors import MdfollowError
-from mdfollow.folder import load_folder
-from mdfollow.parse import BOM, parse_prospect
+from mdfollow.core.errors import MdfollowError
+from mdfollow.core.parse import BOM, parse_prospect
+from mdfollow.store import edit
+from mdfollow.store.atomic import write_atomic
+from mdfollow.store.edit import Change, Entry, create_prospect, edit_prospect, patch, slugify, yaml_value
+from mdfollow.store.folder import load_folder
 
 DAY = dt.date(2026, 11, 30)
 JANE = b"---\nname: Jane Doe\nstatus: active\n---\n# Jane\n\n## Touches\n- 2026-11-01 call: hello\n"

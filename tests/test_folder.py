@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mdfollow.cache import load_cached_folder
-from mdfollow.errors import MdfollowError
-from mdfollow.folder import find_root, load_folder, resolve
+from mdfollow.core.errors import MdfollowError
+from mdfollow.store.cache import load_cached_folder
+from mdfollow.store.folder import find_root, load_folder, resolve
 from tests.conftest import WriteFile
 
 PROSPECT = "---\nname: {name}\n---\n"
@@ -121,7 +121,7 @@ def test_the_cache_never_serves_a_stale_file(folder: Path, write: WriteFile) -> 
 
 
 def test_a_corrupt_cache_is_ignored(folder: Path, write: WriteFile) -> None:
-    from mdfollow.cache import cache_path
+    from mdfollow.store.cache import cache_path
 
     write("a.md", PROSPECT.format(name="A"))
     load_cached_folder(folder)
@@ -158,7 +158,7 @@ def test_front_matter_after_a_blank_line_is_a_warning(folder: Path, write: Write
 
 
 def test_a_cache_others_may_write_is_not_trusted(folder: Path, write: WriteFile) -> None:
-    from mdfollow.cache import cache_path
+    from mdfollow.store.cache import cache_path
 
     write("a.md", PROSPECT.format(name="A"))
     load_cached_folder(folder)

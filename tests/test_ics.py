@@ -17,8 +17,8 @@ from ical.calendar import Calendar as StrictCalendar
 from ical.calendar_stream import IcsCalendarStream
 from icalendar.parser import Contentline
 
-from mdfollow import ics
-from mdfollow.model import CalendarConfig, Config, FollowUp, Prospect, Reason, Touch
+from mdfollow.core import ics
+from mdfollow.core.model import CalendarConfig, Config, FollowUp, Prospect, Reason, Touch
 
 TODAY = dt.date(2026, 11, 30)  # a Monday
 CONFIG = Config(cadences={}, calendar=CalendarConfig(timezone="Europe/London"))

@@ -171,7 +171,7 @@ def test_a_snooze_earlier_or_later_restamps_the_event_and_nothing_changed_is_byt
 def test_an_unchanged_folder_gets_the_stored_feed_and_any_change_a_new_one(
     folder: Path, write: WriteFile, run: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mdfollow import ics
+    from mdfollow.core import ics
 
     jane = write("jane.md", "---\nname: Jane\ncreated: 2026-11-20\n---\n## Touches\n")
     write("bad.md", "---\nname: [oops\n---\n")

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from mdfollow import edit
 from mdfollow.cli import imports
-from mdfollow.errors import MdfollowError
+from mdfollow.core.errors import MdfollowError
+from mdfollow.store import edit
 from tests.conftest import RunCli, WriteFile
 
 

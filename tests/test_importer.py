@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from mdfollow.edit import create_prospect
-from mdfollow.errors import MdfollowError
-from mdfollow.folder import load_folder
-from mdfollow.importer import Contact, decode, plan_import, read_contacts
-from mdfollow.model import Prospect
+from mdfollow.connect.importer import Contact, decode, plan_import, read_contacts
+from mdfollow.core.errors import MdfollowError
+from mdfollow.core.model import Prospect
+from mdfollow.store.edit import create_prospect
+from mdfollow.store.folder import load_folder
 
 EXAMPLES = Path(__file__).parent.parent / "examples" / "import"
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mdfollow.parse import TOUCH_GRAMMAR, parse_prospect
+from mdfollow.core.parse import TOUCH_GRAMMAR, parse_prospect
 
 PATH = Path("people/jane-doe.md")
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from mdfollow.config import DEFAULT_CONFIG, parse_config
-from mdfollow.model import Config, Gap, Prospect, Touch
-from mdfollow.schedule import add_gap, follow_up, next_workday, schedule
+from mdfollow.core.config import DEFAULT_CONFIG, parse_config
+from mdfollow.core.model import Config, Gap, Prospect, Touch
+from mdfollow.core.schedule import add_gap, follow_up, next_workday, schedule
 
 D = dt.date.fromisoformat
 TODAY = D("2026-11-30")  # Monday

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from mdfollow.errors import MdfollowError
-from mdfollow.serve import FeedServer, FeedState, check_binding, feed_url
+from mdfollow.core.errors import MdfollowError
+from mdfollow.live.serve import FeedServer, FeedState, check_binding, feed_url
 from tests import test_watch
 from tests.conftest import RunCli
 from tests.test_watch import TIMEOUT, StartWatching, prospect, wait_for

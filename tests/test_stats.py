@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from mdfollow.config import load_config
-from mdfollow.folder import load_folder
-from mdfollow.model import Prospect, Touch
-from mdfollow.stats import bar, compute_stats, days_late_of, stop_bucket, touch_bucket
+from mdfollow.core.config import load_config
+from mdfollow.core.model import Prospect, Touch
+from mdfollow.core.stats import bar, compute_stats, days_late_of, stop_bucket, touch_bucket
+from mdfollow.store.folder import load_folder
 from tests.conftest import RunCli, WriteFile
 
 SPEC_KEYS = {"by_status", "touches_made", "won_at_touch", "dropped_early", "channels", "overdue"}

@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 
 from mdfollow.cli.live import feed_builder
-from mdfollow.errors import MdfollowError
-from mdfollow.folder import load_folder, signature
-from mdfollow.live import LiveFeed, classify
-from mdfollow.model import Config, FollowUp
-from mdfollow.schedule import schedule
+from mdfollow.core.errors import MdfollowError
+from mdfollow.core.model import Config, FollowUp
+from mdfollow.core.schedule import schedule
+from mdfollow.live.feed import LiveFeed, classify
+from mdfollow.store.folder import load_folder, signature
 from tests.conftest import WriteFile
 
 TODAY = dt.date(2026, 11, 30)  # a Monday
@@ -155,7 +155,9 @@ def test_a_rewrite_within_one_timestamp_tick_is_not_missed(
     os.utime(jane, ns=(soon, soon))
     read_at = signature(jane)
     harness = start_watching()
-    monkeypatch.setattr("mdfollow.live.signature", lambda path: read_at if path == jane else signature(path))
+    monkeypatch.setattr(
+        "mdfollow.live.feed.signature", lambda path: read_at if path == jane else signature(path)
+    )
     with jane.open("r+") as stream:
         stream.write(prospect("Jane", "2026-11-24"))
     harness.wait_feed("jane 2026-11-24 prospects")
@@ -331,7 +333,7 @@ def test_a_periodic_rescan_catches_changes_no_event_reported(
     folder: Path, start_watching: StartWatching, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The kernel drops events when its queue overflows; a full rescan now and then repairs that."""
-    monkeypatch.setattr("mdfollow.live.RECONCILE", 0.3)
+    monkeypatch.setattr("mdfollow.live.feed.RECONCILE", 0.3)
     harness = start_watching()
     harness.live.close()  # no more events from here on
     (folder / "ann.md").write_text(prospect("Ann", "2026-11-20"))

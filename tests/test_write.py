@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from mdfollow.config import DEFAULT_TOML
-from mdfollow.folder import load_folder
-from mdfollow.parse import BOM
+from mdfollow.core.config import DEFAULT_TOML
+from mdfollow.core.parse import BOM
+from mdfollow.store.folder import load_folder
 from tests.conftest import TODAY, RunCli, WriteFile
 
 ODD = (

@@ -15,10 +15,10 @@ import typer
 from typer.core import TyperGroup
 
 from mdfollow import __version__
-from mdfollow.errors import MdfollowError
+from mdfollow.core.errors import MdfollowError
 
 if TYPE_CHECKING:
-    from mdfollow.folder import Folder
+    from mdfollow.store.folder import Folder
 
 HELP_ORDER = ("init", "add", "log", "mark", "snooze", "due", "list", "show", "check")
 
@@ -59,13 +59,13 @@ class Env:
 
     @property
     def root(self) -> Path:
-        from mdfollow.folder import find_root
+        from mdfollow.store.folder import find_root
 
         return find_root(Path("."), self.directory)
 
     def load(self, *, warn: bool = True) -> Folder:
         """Load the folder, printing each problem to stderr as `path:line: message`."""
-        from mdfollow.cache import load_cached_folder
+        from mdfollow.store.cache import load_cached_folder
 
         folder = load_cached_folder(self.root)
         if warn:

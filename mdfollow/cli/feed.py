@@ -13,8 +13,8 @@ import typer
 from mdfollow.cli.app import app, env
 
 if TYPE_CHECKING:
-    from mdfollow.live import Build
-    from mdfollow.model import Config, FollowUp
+    from mdfollow.core.model import Config, FollowUp
+    from mdfollow.live.feed import Build
 
 
 @app.command()
@@ -32,15 +32,15 @@ def ics(
     ] = False,
 ) -> None:
     """Write the iCalendar feed (stdout without -o)."""
-    from mdfollow.cache import cached_output, folder_fingerprint
-    from mdfollow.config import local_timezone
-    from mdfollow.watch import file_publisher
+    from mdfollow.core.config import local_timezone
+    from mdfollow.live.watch import file_publisher
+    from mdfollow.store.cache import cached_output, folder_fingerprint
 
     settings = env(ctx)
 
     def make() -> tuple[list[str], bytes]:
-        from mdfollow.ics import unrepresentable
-        from mdfollow.schedule import schedule
+        from mdfollow.core.ics import unrepresentable
+        from mdfollow.core.schedule import schedule
 
         folder = settings.load(warn=False)
         follow_ups = schedule(folder.prospects, settings.today, folder.config)
@@ -62,7 +62,7 @@ def ics(
 
 def feed_builder(todo: bool, days: int | None, digest: bool) -> Build:
     """The feed options of `ics`, `watch` and `serve`, applied to a build (`--digest` over the config)."""
-    from mdfollow.ics import build_feed  # icalendar: ~100 ms to import, only the feed commands pay
+    from mdfollow.core.ics import build_feed  # icalendar: ~100 ms to import, only the feed commands pay
 
     def build(follow_ups: Sequence[FollowUp], today: dt.date, config: Config) -> bytes:
         if digest:

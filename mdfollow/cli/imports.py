@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mdfollow.cli.app import app, env
-from mdfollow.errors import MdfollowError
+from mdfollow.core.errors import MdfollowError
 
 if TYPE_CHECKING:
-    from mdfollow.importer import Contact
+    from mdfollow.connect.importer import Contact
 
 PROGRESS_FROM = 50
 """Contacts from which a progress line is worth showing (on a terminal only)."""
@@ -64,9 +64,9 @@ def import_contacts(
     ] = None,
 ) -> None:
     """Create a prospect per contact; skip emails already in the folder."""
-    from mdfollow.edit import NotWritten, create_prospect, git_commit, taken_ids
-    from mdfollow.importer import plan_import, read_contacts
-    from mdfollow.render import plural
+    from mdfollow.connect.importer import plan_import, read_contacts
+    from mdfollow.core.render import plural
+    from mdfollow.store.edit import NotWritten, create_prospect, git_commit, taken_ids
 
     try:
         data = file.read_bytes()

@@ -70,8 +70,8 @@ def watch(
     digest: DigestOption = False,
 ) -> None:
     """Write the feed, then rewrite it whenever the folder changes, and at midnight."""
-    from mdfollow.live import LiveFeed
-    from mdfollow.watch import file_publisher
+    from mdfollow.live.feed import LiveFeed
+    from mdfollow.live.watch import file_publisher
 
     root = env(ctx).root
     build = feed_builder(todo, days, digest)
@@ -95,8 +95,8 @@ def serve(
     digest: DigestOption = False,
 ) -> None:
     """Serve the live feed over HTTP at /feed.ics (with --token, only at /TOKEN/feed.ics)."""
-    from mdfollow.live import LiveFeed
-    from mdfollow.serve import FeedServer, FeedState, check_binding, feed_url
+    from mdfollow.live.feed import LiveFeed
+    from mdfollow.live.serve import FeedServer, FeedState, check_binding, feed_url
 
     secret = token or None
     check_binding(host, secret)

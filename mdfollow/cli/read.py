@@ -6,11 +6,11 @@ from typing import Annotated
 
 import typer
 
-from mdfollow import render
 from mdfollow.cli.app import JsonOption, app, env, print_json, use_color
-from mdfollow.errors import MdfollowError
-from mdfollow.model import STATUSES
-from mdfollow.schedule import add_days, follow_up, schedule
+from mdfollow.core import render
+from mdfollow.core.errors import MdfollowError
+from mdfollow.core.model import STATUSES
+from mdfollow.core.schedule import add_days, follow_up, schedule
 
 
 @app.command()
@@ -86,7 +86,7 @@ def show(
     """One prospect: fields, touches, and when it is due and why."""
     settings = env(ctx)
     folder = settings.load()
-    from mdfollow.folder import resolve
+    from mdfollow.store.folder import resolve
 
     found = resolve(folder, prospect)
     upcoming = follow_up(found, settings.today, folder.config)
@@ -100,7 +100,7 @@ def show(
 def check(ctx: typer.Context) -> None:
     """Validate the whole folder; exit 1 on any error."""
     folder = env(ctx).load(warn=False)
-    from mdfollow.check import check_folder
+    from mdfollow.core.check import check_folder
 
     problems = check_folder(folder)
     for problem in problems:

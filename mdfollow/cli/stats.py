@@ -23,7 +23,7 @@ def stats(
     as_json: JsonOption = False,
 ) -> None:
     """Follow-up discipline and conversion by touch number, beside the sales literature."""
-    from mdfollow.stats import compute_stats, report, stats_json
+    from mdfollow.core.stats import compute_stats, report, stats_json
 
     start = parse_date(since, "--since") if since else None
     settings = env(ctx)

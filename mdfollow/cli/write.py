@@ -1,4 +1,4 @@
-"""The commands that write: init, add, log, mark, snooze. Every write goes through `mdfollow.edit`."""
+"""The commands that write: init, add, log, mark, snooze. Every write goes through `mdfollow.store.edit`."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mdfollow.cli.app import app, env, parse_date
-from mdfollow.errors import MdfollowError
-from mdfollow.model import STATUSES, Problem, Prospect, when_text
+from mdfollow.core.errors import MdfollowError
+from mdfollow.core.model import STATUSES, Problem, Prospect, when_text
 
 if TYPE_CHECKING:
-    from mdfollow import edit
-    from mdfollow.folder import Folder
+    from mdfollow.store import edit
+    from mdfollow.store.folder import Folder
 
 # The core modules (edit, folder, parse: YAML) are imported inside the commands that
 # use them, so `mdfollow --help` and the other commands do not pay for them.
@@ -71,7 +71,7 @@ def _warn(path: Path, line: int, message: str) -> None:
 
 def _warn_next(prospect: Prospect, when: When, today: dt.date) -> None:
     """A `next` that a later touch consumes has no effect; one not after today is due at once."""
-    from mdfollow.schedule import consumed_next
+    from mdfollow.core.schedule import consumed_next
 
     if consumed_next(prospect) and prospect.last_touch is not None:
         message = f"next {when} is not after the latest touch ({prospect.last_touch.date}): it has no effect"
@@ -98,15 +98,15 @@ def _line_of(prospect: Prospect, entry: edit.Entry) -> int:
 
 
 def _commit(folder: Folder, path: Path, message: str) -> None:
-    from mdfollow.edit import git_commit
+    from mdfollow.store.edit import git_commit
 
     if folder.config.git_autocommit and (reason := git_commit([path], message)):
         _warn(path, 0, reason)
 
 
 def _report(prospect: Prospect, folder: Folder, today: dt.date, done: str) -> None:
-    from mdfollow.render import describe_follow_up
-    from mdfollow.schedule import follow_up
+    from mdfollow.core.render import describe_follow_up
+    from mdfollow.core.schedule import follow_up
 
     typer.echo(f"{prospect.path}: {done}")
     typer.echo(f"next: {describe_follow_up(follow_up(prospect, today, folder.config), today)}")
@@ -118,9 +118,9 @@ def init(
     directory: Annotated[Path | None, typer.Argument(help="The new folder (default: --dir or here).")] = None,
 ) -> None:
     """Create mdfollow.toml, and an example prospect if there is none."""
-    from mdfollow import edit
-    from mdfollow.config import CONFIG_NAME, DEFAULT_TOML
-    from mdfollow.folder import holds_prospects, root_above
+    from mdfollow.core.config import CONFIG_NAME, DEFAULT_TOML
+    from mdfollow.store import edit
+    from mdfollow.store.folder import holds_prospects, root_above
 
     settings = env(ctx)
     root = directory or settings.directory or Path(".")
@@ -173,8 +173,8 @@ def add(
     ] = None,
 ) -> None:
     """Create <slug>.md for a new prospect and print its path."""
-    from mdfollow import edit
-    from mdfollow.parse import parse_prospect
+    from mdfollow.core.parse import parse_prospect
+    from mdfollow.store import edit
 
     if not name.strip():
         raise _usage("NAME is empty: give the person's name")
@@ -219,8 +219,8 @@ def log(
     next_day: NextOption = None,
 ) -> None:
     """Add a touch to the log, in date order; --next also sets `next`."""
-    from mdfollow import edit
-    from mdfollow.folder import resolve
+    from mdfollow.store import edit
+    from mdfollow.store.folder import resolve
 
     settings = env(ctx)
     if not edit.CHANNEL.match(channel):
@@ -257,8 +257,8 @@ def mark(
     reason: Annotated[str | None, typer.Option("--reason", help="Why; goes in the touch log.")] = None,
 ) -> None:
     """Set the status (and `closed` for won or lost)."""
-    from mdfollow import edit
-    from mdfollow.folder import resolve
+    from mdfollow.store import edit
+    from mdfollow.store.folder import resolve
 
     settings = env(ctx)
     new_status = next((known for known in STATUSES if known == status.strip().lower()), None)
@@ -286,10 +286,10 @@ def snooze(
     for_: Annotated[str | None, typer.Option("--for", help="Contact again after Nd, Nw or Nm.")] = None,
 ) -> None:
     """Set `next`: leave the prospect alone until a date."""
-    from mdfollow import edit
-    from mdfollow.config import parse_gap
-    from mdfollow.folder import resolve
-    from mdfollow.schedule import add_gap
+    from mdfollow.core.config import parse_gap
+    from mdfollow.core.schedule import add_gap
+    from mdfollow.store import edit
+    from mdfollow.store.folder import resolve
 
     settings = env(ctx)
     if (until is None) == (for_ is None):

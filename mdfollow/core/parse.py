@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
-from mdfollow.model import STATUSES, Direction, Problem, Prospect, Touch
+from mdfollow.core.model import STATUSES, Direction, Problem, Prospect, Touch
 
 BOM = b"\xef\xbb\xbf"
 TOUCH_GRAMMAR = 'expected "- YYYY-MM-DD [HH:MM] channel[ in]: note"'

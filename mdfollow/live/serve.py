@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from mdfollow.errors import MdfollowError
+from mdfollow.core.errors import MdfollowError
 
 FEED_NAME = "feed.ics"
 REQUEST_TIMEOUT = 10.0

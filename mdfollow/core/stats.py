@@ -13,9 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from mdfollow.model import STATUSES, Config, Prospect, Touch
-from mdfollow.render import table
-from mdfollow.schedule import follow_up
+from mdfollow.core.model import STATUSES, Config, Prospect, Touch
+from mdfollow.core.render import table
+from mdfollow.core.schedule import follow_up
 
 TOUCH_BUCKETS = ("0", "1", "2", "3", "4", "5-12", "13+")
 STOP_BUCKETS = ("0-1", "2", "3", "4+")

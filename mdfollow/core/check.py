@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from mdfollow.folder import Folder
-from mdfollow.model import Problem
-from mdfollow.schedule import consumed_next
+from mdfollow.core.model import Problem
+from mdfollow.core.schedule import consumed_next
+from mdfollow.store.folder import Folder
 
 
 def check_folder(folder: Folder) -> list[Problem]:

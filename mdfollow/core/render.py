@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
-from mdfollow.model import FollowUp, Prospect, Touch, when_text
+from mdfollow.core.model import FollowUp, Prospect, Touch, when_text
 
 RED, DIM, BOLD, RESET = "\x1b[31m", "\x1b[2m", "\x1b[1m", "\x1b[0m"
 

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
 
-from mdfollow.config import CONFIG_NAME, load_config
-from mdfollow.errors import MdfollowError
-from mdfollow.model import Config, Problem, Prospect
-from mdfollow.parse import BOM, has_front_matter, parse_prospect
+from mdfollow.core.config import CONFIG_NAME, load_config
+from mdfollow.core.errors import MdfollowError
+from mdfollow.core.model import Config, Problem, Prospect
+from mdfollow.core.parse import BOM, has_front_matter, parse_prospect
 
 
 @dataclass(frozen=True)

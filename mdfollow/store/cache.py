@@ -19,9 +19,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mdfollow import __version__
-from mdfollow.config import CONFIG_NAME, load_config
-from mdfollow.folder import Folder, Memo, load_folder, prospect_files, signature
-from mdfollow.model import Problem
+from mdfollow.core.config import CONFIG_NAME, load_config
+from mdfollow.core.model import Problem
+from mdfollow.store.folder import Folder, Memo, load_folder, prospect_files, signature
 
 FORMAT = 1
 

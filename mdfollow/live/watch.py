@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from mdfollow.atomic import write_atomic
-from mdfollow.errors import MdfollowError
+from mdfollow.core.errors import MdfollowError
+from mdfollow.store.atomic import write_atomic
 
 
 def file_publisher(output: Path) -> Callable[[bytes], None]:

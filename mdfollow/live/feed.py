@@ -18,13 +18,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
-from mdfollow.cache import read_memo
-from mdfollow.config import CONFIG_NAME
-from mdfollow.errors import MdfollowError
-from mdfollow.folder import Folder, Signature, load_folder, load_prospect, signature, split_duplicates
-from mdfollow.model import Config, FollowUp, Problem, Prospect
-from mdfollow.render import plural
-from mdfollow.schedule import follow_up
+from mdfollow.core.config import CONFIG_NAME
+from mdfollow.core.errors import MdfollowError
+from mdfollow.core.model import Config, FollowUp, Problem, Prospect
+from mdfollow.core.render import plural
+from mdfollow.core.schedule import follow_up
+from mdfollow.store.cache import read_memo
+from mdfollow.store.folder import Folder, Signature, load_folder, load_prospect, signature, split_duplicates
 
 Build = Callable[[Sequence[FollowUp], dt.date, Config], bytes]
 """Follow-ups → feed bytes (`ics.build_feed` with the command's options)."""

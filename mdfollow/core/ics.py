@@ -34,10 +34,10 @@ from icalendar import Alarm, Calendar, Component, Event, Timezone, Todo
 from icalendar.prop import vCategory, vDuration, vText
 from icalendar.timezone.tzid import is_utc
 
-from mdfollow.config import local_timezone
-from mdfollow.model import CalendarConfig, Config, FollowUp, Problem, Prospect, when_text
-from mdfollow.render import plural
-from mdfollow.schedule import add_days
+from mdfollow.core.config import local_timezone
+from mdfollow.core.model import CalendarConfig, Config, FollowUp, Problem, Prospect, when_text
+from mdfollow.core.render import plural
+from mdfollow.core.schedule import add_days
 
 PRODID = "-//mdfollow//mdfollow//EN"
 REFRESH = dt.timedelta(hours=1)

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from mdfollow.errors import MdfollowError
-from mdfollow.model import Cadence, CalendarConfig, Config, Gap, Problem
+from mdfollow.core.errors import MdfollowError
+from mdfollow.core.model import Cadence, CalendarConfig, Config, Gap, Problem
 
 CONFIG_NAME = "mdfollow.toml"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mdfollow.errors import MdfollowError
-from mdfollow.model import Problem, Prospect
-from mdfollow.render import plural
+from mdfollow.core.errors import MdfollowError
+from mdfollow.core.model import Problem, Prospect
+from mdfollow.core.render import plural
 
 HEADER_SEARCH_ROWS = 20
 """How far down a CSV the header row may be: exports such as LinkedIn's start with notes."""

@@ -22,11 +22,9 @@ from typing import Any
 
 import yaml
 
-from mdfollow.atomic import write_atomic
-from mdfollow.errors import MdfollowError
-from mdfollow.folder import prospect_files, signature
-from mdfollow.model import NOTE_CHANNEL, Direction, Problem, Prospect, Status, log_order, when_text
-from mdfollow.parse import (
+from mdfollow.core.errors import MdfollowError
+from mdfollow.core.model import NOTE_CHANNEL, Direction, Problem, Prospect, Status, log_order, when_text
+from mdfollow.core.parse import (
     BOM,
     Layout,
     has_front_matter,
@@ -36,6 +34,8 @@ from mdfollow.parse import (
     parse_prospect,
     split_lines,
 )
+from mdfollow.store.atomic import write_atomic
+from mdfollow.store.folder import prospect_files, signature
 
 if sys.platform != "win32":
     import fcntl

@@ -6,7 +6,7 @@ import calendar
 import datetime as dt
 from collections.abc import Iterable
 
-from mdfollow.model import Cadence, Config, FollowUp, Gap, Prospect, Reason
+from mdfollow.core.model import Cadence, Config, FollowUp, Gap, Prospect, Reason
 
 
 def add_gap(day: dt.date, gap: Gap) -> dt.date:

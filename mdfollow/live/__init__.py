@@ -1,0 +1,1 @@
+"""The live feed: incremental rebuilds, `watch` and `serve`. Imports core and store."""

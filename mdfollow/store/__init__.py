@@ -1,0 +1,1 @@
+"""The folder on disk: walk, parse cache, line patches, atomic writes, git. Imports core only."""
