@@ -70,7 +70,7 @@ def is_temp_of(name: str, path: Path) -> bool:
 
 def remove_leftovers(path: Path) -> None:
     """Delete temporary files of `path` left by a killed run. Call it holding `path`'s lock:
-    every live writer of `path` holds that lock, so what is found then is left over."""
+    every live writer in its folder holds that folder's lock, so what is found then is left over."""
     with contextlib.suppress(OSError), os.scandir(path.parent) as entries:
         for entry in entries:
             if is_temp_of(entry.name, path):
@@ -128,20 +128,41 @@ def refuse_unwritable(path: Path, status: os.stat_result) -> None:
 
 @contextlib.contextmanager
 def locked(target: Path) -> Iterator[int]:
-    """Hold an exclusive `flock` on the file itself (no lock file to leave behind); yields its
-    descriptor. A writer that replaced the file while we waited leaves us a lock on a stale
-    inode: then lock the new one."""
-    while True:
-        descriptor = os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        try:
-            if sys.platform != "win32":
-                fcntl.flock(descriptor, fcntl.LOCK_EX)
-            held, current = os.fstat(descriptor), os.stat(target)
-            if (held.st_dev, held.st_ino) == (current.st_dev, current.st_ino):
-                yield descriptor
-                return
-        finally:
-            os.close(descriptor)
+    """Hold an exclusive `flock` on the file's folder, then on the file itself (no lock file to
+    leave behind); yields the file's descriptor.
+
+    The folder's lock is what every mdfollow write in that folder queues on: it survives an
+    editor renaming a new file over the target, which leaves a file lock on a stale inode.
+    The file's lock is for other programs that lock the file (and older mdfollows). A writer
+    that replaced the file while we waited leaves us a lock on a stale inode: then lock the
+    new one."""
+    with _folder_locked(target.parent):
+        while True:
+            descriptor = os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+            try:
+                if sys.platform != "win32":
+                    fcntl.flock(descriptor, fcntl.LOCK_EX)
+                held, current = os.fstat(descriptor), os.stat(target)
+                if (held.st_dev, held.st_ino) == (current.st_dev, current.st_ino):
+                    yield descriptor
+                    return
+            finally:
+                os.close(descriptor)
+
+
+@contextlib.contextmanager
+def _folder_locked(folder: Path) -> Iterator[None]:
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:  # Windows cannot open a folder: no lock there, as for files
+        yield
+        return
+    try:
+        if sys.platform != "win32":
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
 
 
 class Temp:
@@ -237,14 +258,15 @@ def swap_in(
     Call it holding `target`'s lock; `held` keeps the new file locked until the caller is
     done. The check comes after the temporary file is written and flushed, immediately
     before the rename. Where the system can exchange two names in one step (Linux
-    `renameat2`), the file swapped out is checked too, so a save that lands in the last
-    microseconds is caught; otherwise the replaced inode is checked through a descriptor
-    opened before the rename, which catches an in-place save into it.
+    `renameat2`), the file swapped out is checked too, and a save that landed in the last
+    microseconds is swapped straight back into place. Elsewhere the replaced inode is
+    checked through a descriptor opened before the rename, which catches an in-place save
+    into it.
 
     Returns None when `data` replaced `expected`. Otherwise `(found, now)`: the newer
-    content found, and what `target` holds now (`found` itself, untouched, or `data` when
-    the newer content was caught after the rename); the caller re-applies its change on
-    top of `found` and calls again with `now` as `expected`.
+    content, and what `target` holds now: `found` itself, or (without the exchange) `data`,
+    when the newer content was caught after the rename. The caller re-applies its change
+    on top of `found` and calls again with `now` as `expected`.
     """
     temp = Temp(target, data, expected)
     held.callback(temp.close)
@@ -256,17 +278,41 @@ def swap_in(
             temp.discard()
             return current, current
         if _exchange(temp.path, target):
-            replaced = read_snapshot(temp.path)
-            os.unlink(temp.path)
-        else:
-            os.replace(temp.path, target)
-            replaced = _snapshot(descriptor)
+            return _checked_exchange(target, temp, expected, data)
+        os.replace(temp.path, target)
+        replaced = _snapshot(descriptor)
     except BaseException:
         temp.discard()
         raise
     if replaced.same_file(expected, ctime=False):
         return None
     return replaced, Snapshot(os.fstat(temp.descriptor), data, expected.xattrs)
+
+
+def _checked_exchange(
+    target: Path, temp: Temp, expected: Snapshot, data: bytes
+) -> tuple[Snapshot, Snapshot] | None:
+    """After swapping the new file in: done if the file swapped out is `expected`; else swap
+    the newer save back into place (exactly as its writer left it) and report it."""
+    swapped_out = read_snapshot(temp.path)
+    if swapped_out.same_file(expected, ctime=False):
+        temp.discard()
+        return None
+    placed = os.fstat(temp.descriptor)
+    if not _exchange(temp.path, target):
+        raise OSError(errno.EIO, "cannot swap the file back")
+    ours = read_snapshot(temp.path)
+    if (ours.status.st_ino, ours.data) != (placed.st_ino, data):
+        conflict = target.with_name(f"{target.name}.conflict-{os.getpid()}")
+        os.replace(temp.path, conflict)
+        temp.close()
+        raise NotWritten(
+            f"{target}: two other programs saved it while mdfollow wrote it; one version is kept in "
+            f"{conflict.name}: compare them (not changed)"
+        )
+    temp.discard()
+    found = read_snapshot(target)
+    return found, found
 
 
 def _exchange(first: Path, second: Path) -> bool:

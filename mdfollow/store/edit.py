@@ -18,7 +18,8 @@ from mdfollow.core.change import Change
 from mdfollow.core.errors import MdfollowError
 from mdfollow.core.model import Prospect
 from mdfollow.core.newfile import NewProspect
-from mdfollow.core.patch import patch
+from mdfollow.core.parse import parse_prospect
+from mdfollow.core.patch import AlreadyLogged, patch
 from mdfollow.store.atomic import (
     NotWritten,
     Snapshot,
@@ -32,7 +33,7 @@ from mdfollow.store.atomic import (
 )
 from mdfollow.store.folder import prospect_files
 
-ATTEMPTS = 8
+ATTEMPTS = 16
 """Saves by others that one write re-applies its change over before it gives up."""
 
 
@@ -54,9 +55,13 @@ def edit_prospect(path: Path, change: Change) -> Prospect:
             refuse_unwritable(path, expected.status)
             remove_leftovers(target)
             base, restore = expected, False
-            for _ in range(ATTEMPTS):
+            for attempt in range(ATTEMPTS):
                 try:
                     new_data, prospect = patch(path, base.data, change)
+                except AlreadyLogged:
+                    if attempt == 0:
+                        raise
+                    return _already_in(path, base)  # a save made on top of this write's own
                 except MdfollowError:
                     if restore:  # a save caught after the rename: put it back before refusing
                         _put_back(target, expected, base, held)
@@ -72,6 +77,13 @@ def edit_prospect(path: Path, change: Change) -> Prospect:
     except OSError as error:
         raise NotWritten(f"{path}: cannot write: {error.strerror or error} (not changed)") from None
     raise MdfollowError(f"{path}: the file kept changing while mdfollow wrote it (not changed)")
+
+
+def _already_in(path: Path, snapshot: Snapshot) -> Prospect:
+    """The prospect of a save that already holds the change (an editor saved on top of it)."""
+    prospect, _ = parse_prospect(path, snapshot.data)
+    assert prospect is not None, "patch parsed it before it found the touch"
+    return prospect
 
 
 def _put_back(target: Path, expected: Snapshot, found: Snapshot, held: contextlib.ExitStack) -> None:
