@@ -229,17 +229,19 @@ def _keep_attributes(target: Path, descriptor: int, like: Snapshot | None) -> No
                 ) from None
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes, *, leftovers: bool = True) -> None:
     """Replace (or create) `path` with `data` as a whole: for files whose old content need not
     be kept (a feed; a file just created empty). An existing file keeps its owner, mode and
-    extended attributes, and is refused as `refuse_unwritable` says."""
+    extended attributes, and is refused as `refuse_unwritable` says. `leftovers=False` skips
+    looking for a killed run's temporary files (a file just created has had no writes yet)."""
     like: Snapshot | None = None
     with contextlib.ExitStack() as stack:
         if os.path.lexists(path):
             stack.enter_context(locked(path))
             like = read_snapshot(path)
             refuse_unwritable(path, like.status)
-            remove_leftovers(path)
+            if leftovers:
+                remove_leftovers(path)
         temp = Temp(path, data, like)
         try:
             os.replace(temp.path, path)
@@ -343,7 +345,7 @@ def write_new(path: Path, data: bytes) -> bool:
         raise NotWritten(f"{path}: cannot create: {error.strerror or error}") from None
     os.close(fd)
     try:
-        write_atomic(path, data)
+        write_atomic(path, data, leftovers=False)
     except BaseException as error:
         path.unlink(missing_ok=True)
         if isinstance(error, OSError):
