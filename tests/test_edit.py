@@ -6,6 +6,7 @@ import datetime as dt
 import difflib
 import fcntl
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -21,7 +22,7 @@ from mdfollow.core.parse import BOM, parse_prospect
 from mdfollow.core.patch import patch
 from mdfollow.core.slug import SLUG_MAX, slugify
 from mdfollow.core.yaml_text import yaml_list, yaml_value
-from mdfollow.store import edit
+from mdfollow.store import atomic, edit
 from mdfollow.store.edit import create_prospect, edit_prospect
 from mdfollow.store.folder import load_folder
 
@@ -417,6 +418,96 @@ def test_a_save_between_read_and_replace_is_not_overwritten(
         path.read_bytes()
         == JANE + b"- 2026-11-02 email: typed in the editor\n- 2026-11-30 call: from mdfollow\n"
     )
+
+
+def _editor_save(path: Path, line: bytes) -> None:
+    """What vim or VS Code does on save: the whole buffer to a new file, renamed over the old."""
+    saved = path.with_name(".editor-save")
+    saved.write_bytes(path.read_bytes() + line)
+    os.replace(saved, path)
+
+
+def test_a_save_while_the_new_file_is_flushed_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The window of the old bug: the check ran before the temporary file was written and synced."""
+    path = tmp_path / "jane.md"
+    path.write_bytes(JANE)
+    real_fsync, saves = os.fsync, []
+
+    def fsync_while_editor_saves(descriptor: int) -> None:
+        if not saves:
+            saves.append(1)
+            _editor_save(path, b"- 2026-11-02 email: typed in the editor\n")
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", fsync_while_editor_saves)
+    edit_prospect(path, Change(entries=[Entry(DAY, "call", "from mdfollow")]))
+    assert saves
+    assert (
+        path.read_bytes()
+        == JANE + b"- 2026-11-02 email: typed in the editor\n- 2026-11-30 call: from mdfollow\n"
+    )
+    assert sorted(os.listdir(tmp_path)) == ["jane.md"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="renameat2 exchanges names on Linux")
+@pytest.mark.parametrize("style", ["in-place", "rename"])
+def test_a_save_in_the_last_moment_before_the_rename_is_swapped_back_and_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, style: str
+) -> None:
+    """A save after the last check, just before the names are swapped: the swapped-out file
+    is not what was read, so it goes straight back in place and the touch goes on top."""
+    path = tmp_path / "jane.md"
+    path.write_bytes(JANE)
+    real_exchange, calls = atomic._exchange, []
+
+    def exchange_after_a_save(first: Path, second: Path) -> bool:
+        if not calls:
+            if style == "in-place":
+                with open(path, "ab") as file:
+                    file.write(b"- 2026-11-02 email: typed in the editor\n")
+            else:
+                _editor_save(path, b"- 2026-11-02 email: typed in the editor\n")
+        calls.append((first, second))
+        return real_exchange(first, second)
+
+    monkeypatch.setattr(atomic, "_exchange", exchange_after_a_save)
+    edit_prospect(path, Change(entries=[Entry(DAY, "call", "from mdfollow")]))
+    assert len(calls) == 3  # swapped in, swapped back, then the re-applied change swapped in
+    assert (
+        path.read_bytes()
+        == JANE + b"- 2026-11-02 email: typed in the editor\n- 2026-11-30 call: from mdfollow\n"
+    )
+    assert sorted(os.listdir(tmp_path)) == ["jane.md"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="renameat2 exchanges names on Linux")
+def test_two_saves_in_the_last_moment_keep_both_and_refuse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second save lands on mdfollow's new file before the first is swapped back: neither
+    save is dropped (one is set aside, named in the message) and the write reports failure."""
+    path = tmp_path / "jane.md"
+    path.write_bytes(JANE)
+    real_exchange, calls = atomic._exchange, []
+
+    def exchange_between_saves(first: Path, second: Path) -> bool:
+        calls.append(1)
+        if len(calls) <= 2:
+            with open(path, "ab") as file:
+                file.write(f"- 2026-11-0{len(calls) + 1} email: save {len(calls)}\n".encode())
+        return real_exchange(first, second)
+
+    monkeypatch.setattr(atomic, "_exchange", exchange_between_saves)
+    with pytest.raises(
+        MdfollowError, match=r"two other programs saved it.*conflict-\d+: compare them \(not changed\)"
+    ):
+        edit_prospect(path, Change(entries=[Entry(DAY, "call", "from mdfollow")]))
+    [conflict] = tmp_path.glob("jane.md.conflict-*")
+    assert path.read_bytes() == JANE + b"- 2026-11-02 email: save 1\n"
+    assert conflict.read_bytes() == JANE + b"- 2026-11-30 call: from mdfollow\n- 2026-11-03 email: save 2\n"
+    assert sorted(os.listdir(tmp_path)) == ["jane.md", conflict.name]
 
 
 def test_a_writer_waiting_for_the_lock_patches_the_replaced_file(tmp_path: Path) -> None:
