@@ -126,7 +126,8 @@ def test_editor_saves_and_logged_touches_all_survive(tmp_path: Path, style: str)
     editor = subprocess.Popen(
         [sys.executable, "-c", EDITOR, str(path), style, str(stop)], stdout=subprocess.PIPE, text=True
     )
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("forkserver")  # forks from a clean process: no test's threads
+    context.set_forkserver_preload(["tests.test_race"])
     running: list[multiprocessing.process.BaseProcess] = []
     codes: list[int | None] = []
     started = time.monotonic()
