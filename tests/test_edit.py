@@ -402,7 +402,7 @@ def test_a_save_between_read_and_replace_is_not_overwritten(
     """An editor that does not lock saves while mdfollow patches: mdfollow starts over."""
     path = tmp_path / "jane.md"
     path.write_bytes(JANE)
-    real_patch = edit.patch
+    real_patch = patch
     calls = []
 
     def patch_while_editor_saves(*args: object) -> object:
@@ -433,7 +433,7 @@ def test_a_save_while_the_new_file_is_flushed_is_kept(
     """The window of the old bug: the check ran before the temporary file was written and synced."""
     path = tmp_path / "jane.md"
     path.write_bytes(JANE)
-    real_fsync, saves = os.fsync, []
+    real_fsync, saves = os.fsync, list[int]()
 
     def fsync_while_editor_saves(descriptor: int) -> None:
         if not saves:
@@ -460,7 +460,7 @@ def test_a_save_in_the_last_moment_before_the_rename_is_swapped_back_and_kept(
     is not what was read, so it goes straight back in place and the touch goes on top."""
     path = tmp_path / "jane.md"
     path.write_bytes(JANE)
-    real_exchange, calls = atomic._exchange, []
+    real_exchange, calls = atomic._exchange, list[tuple[Path, Path]]()
 
     def exchange_after_a_save(first: Path, second: Path) -> bool:
         if not calls:
@@ -490,7 +490,7 @@ def test_two_saves_in_the_last_moment_keep_both_and_refuse(
     save is dropped (one is set aside, named in the message) and the write reports failure."""
     path = tmp_path / "jane.md"
     path.write_bytes(JANE)
-    real_exchange, calls = atomic._exchange, []
+    real_exchange, calls = atomic._exchange, list[int]()
 
     def exchange_between_saves(first: Path, second: Path) -> bool:
         calls.append(1)

@@ -96,16 +96,24 @@ print(saves)
 
 def _log(root: str, number: int, errors: str) -> None:
     """One `mdfollow log` run in a forked process, exiting with the command's exit code."""
-    from mdfollow.cli import app
+    from mdfollow.cli import main
 
     descriptor = os.open(errors, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     os.dup2(descriptor, 2)
     code = 0
     try:
-        app(
-            ["--dir", root, "--today", TODAY, "log", "jane", "call", f"logged touch {number}"],
-            prog_name="mdfollow",
-        )
+        sys.argv = [
+            "mdfollow",
+            "--dir",
+            root,
+            "--today",
+            TODAY,
+            "log",
+            "jane",
+            "call",
+            f"logged touch {number}",
+        ]
+        main()  # what the console script runs
     except SystemExit as exit:
         code = exit.code if isinstance(exit.code, int) else 1
     except BaseException:
@@ -139,9 +147,9 @@ def test_editor_saves_and_logged_touches_all_survive(tmp_path: Path, style: str)
             process = context.Process(target=_log, args=(str(root), number, str(tmp_path / f"log-{number}")))
             process.start()
             running.append(process)
-        for process in running:
-            process.join(DEADLINE)
-            codes.append(process.exitcode)
+        for waiting in running:
+            waiting.join(DEADLINE)
+            codes.append(waiting.exitcode)
         assert time.monotonic() - started < DEADLINE
     finally:
         stop.touch()
