@@ -177,14 +177,14 @@ class Temp:
             if sys.platform != "win32":
                 fcntl.flock(descriptor, fcntl.LOCK_EX)
             _write_all(descriptor, data)
-            _keep_attributes(target, descriptor, like)
+            _keep_attributes(target, descriptor, self.path, like)
             os.fsync(descriptor)
         except BaseException:
             self.discard()
             raise
 
     def discard(self) -> None:
-        """Remove the file if it is still under its temporary name; release it."""
+        """Remove what the temporary name holds now (after an exchange: the file swapped out); unlock."""
         with contextlib.suppress(OSError):
             os.unlink(self.path)
         self.close()
@@ -201,11 +201,11 @@ def _write_all(descriptor: int, data: bytes) -> None:
         view = view[os.write(descriptor, view) :]
 
 
-def _keep_attributes(target: Path, descriptor: int, like: Snapshot | None) -> None:
+def _keep_attributes(target: Path, descriptor: int, temp: Path, like: Snapshot | None) -> None:
     """Give the temporary file the target's owner, group, mode and extended attributes;
     NotWritten when the owner cannot be kept (only root may give a file away)."""
     if like is None:
-        os.fchmod(descriptor, NEW_FILE_MODE)
+        os.chmod(temp, NEW_FILE_MODE)  # by name: os.fchmod is missing on Windows
         return
     status = like.status
     if hasattr(os, "fchown"):
@@ -218,7 +218,7 @@ def _keep_attributes(target: Path, descriptor: int, like: Snapshot | None) -> No
                     f"{target}: cannot keep its owner and group ({status.st_uid}:{status.st_gid}; only "
                     "root or its owner can): not changed"
                 ) from None
-    os.fchmod(descriptor, stat.S_IMODE(status.st_mode))
+    os.chmod(temp, stat.S_IMODE(status.st_mode))
     for name, value in like.xattrs.items():
         try:
             os.setxattr(descriptor, name, value)
