@@ -32,25 +32,30 @@ def ics(
     ] = False,
 ) -> None:
     """Write the iCalendar feed (stdout without -o)."""
-    from mdfollow.core.config import local_timezone
     from mdfollow.live.watch import file_publisher
     from mdfollow.store.cache import cached_output, folder_fingerprint
+    from mdfollow.store.zone import local_timezone
 
     settings = env(ctx)
+    root = settings.root
+    zone = local_timezone()
 
     def make() -> tuple[list[str], bytes]:
         from mdfollow.core.ics import unrepresentable
         from mdfollow.core.schedule import schedule
+        from mdfollow.store.feedcache import now_ns
 
+        started = now_ns()
         folder = settings.load(warn=False)
         follow_ups = schedule(folder.prospects, settings.today, folder.config)
-        warnings = [str(problem) for problem in (*folder.problems, *unrepresentable(follow_ups))]
-        return warnings, feed_builder(todo, days, digest)(follow_ups, settings.today, folder.config)
+        left_out = unrepresentable(follow_ups, settings.today, folder.config.calendar)
+        warnings = [str(problem) for problem in (*folder.problems, *left_out)]
+        build = feed_builder(root, todo, days, digest, local_zone=zone, started_ns=started)
+        return warnings, build(follow_ups, settings.today, folder.config)
 
     # The feed is a pure function of the folder, the config, today, the options and the
     # machine's zone ("local"): when none changed, the last one is still right.
-    root = settings.root
-    options = (settings.today.isoformat(), str(todo), str(days), str(digest), str(local_timezone()))
+    options = (settings.today.isoformat(), str(todo), str(days), str(digest), str(zone))
     warnings, data = cached_output(root, "ics", folder_fingerprint(root, *options), make)
     for warning in warnings:
         typer.echo(warning, err=True)
@@ -60,13 +65,46 @@ def ics(
         file_publisher(output)(data)
 
 
-def feed_builder(todo: bool, days: int | None, digest: bool) -> Build:
-    """The feed options of `ics`, `watch` and `serve`, applied to a build (`--digest` over the config)."""
-    from mdfollow.core.ics import build_feed  # icalendar: ~100 ms to import, only the feed commands pay
+def feed_builder(
+    root: Path,
+    todo: bool,
+    days: int | None,
+    digest: bool,
+    *,
+    local_zone: str | None,
+    started_ns: int | None = None,
+) -> Build:
+    """The feed options of `ics`, `watch` and `serve`, applied to a build (`--digest` over the config).
+
+    Stamps are kept across runs so they never go down. With `started_ns` (a one-shot run that
+    began reading files then), rendered components are kept across runs too; `watch` and
+    `serve` keep theirs in memory.
+    """
+    from mdfollow.core.ics import FeedOptions, build_feed, follow_up_component
+    from mdfollow.store.feedcache import Components, Stamps, feed_name
+
+    options = FeedOptions(root, local_zone, todo, days)
+    feed = feed_name(options, digest)
+    stamps = Stamps.open(root, feed)
 
     def build(follow_ups: Sequence[FollowUp], today: dt.date, config: Config) -> bytes:
         if digest:
             config = dataclasses.replace(config, calendar=dataclasses.replace(config.calendar, digest=True))
-        return build_feed(follow_ups, today, config, todo=todo, days=days)
+        components = None
+        if started_ns is not None:
+            components = Components.open(root, feed, today, config, options, started_ns)
+        stamps.start()
+        data = build_feed(
+            follow_ups,
+            today,
+            config,
+            options,
+            render_follow_up=components or follow_up_component,
+            stamp=stamps,
+        )
+        stamps.save()
+        if components is not None:
+            components.save()
+        return data
 
     return build
