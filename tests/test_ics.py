@@ -299,15 +299,34 @@ def test_any_change_restamps_an_event_on_a_day_from_the_data_or_today_and_there_
     assert validate(build([lead])).events[0].dtstamp.date() == TODAY
 
 
-def test_components_are_cached_by_everything_they_depend_on() -> None:
-    item = follow_up()
-    first = ics.follow_up_component(item, TODAY, CONFIG.calendar, options())
-    hits = ics.follow_up_component.cache_info().hits
-    assert ics.follow_up_component(item, TODAY, CONFIG.calendar, options()) is first
-    assert ics.follow_up_component.cache_info().hits == hits + 1
-    assert ics.follow_up_component(item, TODAY, CONFIG.calendar, options(todo=True)) != first
-    moved = dataclasses.replace(item, due=dt.date(2026, 12, 2))
-    assert ics.follow_up_component(moved, TODAY, CONFIG.calendar, options()) != first
+def test_watch_and_serve_rerender_only_the_follow_ups_that_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mdfollow.store import feedcache
+
+    rendered: list[str] = []
+    real = ics.follow_up_component
+    monkeypatch.setattr(
+        feedcache, "follow_up_component", lambda f, *a: rendered.append(f.prospect.id) or real(f, *a)
+    )
+    recent = feedcache.RecentComponents()
+    items = [follow_up("amy"), follow_up("bob"), follow_up("cy")]
+
+    def feed(follow_ups: list[FollowUp], today: dt.date = TODAY, **feed_options: Any) -> bytes:
+        recent.start()
+        return ics.build_feed(follow_ups, today, CONFIG, options(**feed_options), render_follow_up=recent)
+
+    first = feed(items)
+    assert rendered == ["amy", "bob", "cy"]
+    rendered.clear()
+    items[1] = dataclasses.replace(items[1], due=dt.date(2026, 12, 2))  # one prospect changed
+    second = feed(items)
+    assert rendered == ["bob"]
+    assert second == build(items) != first
+    rendered.clear()
+    feed(items, todo=True)
+    assert len(rendered) == 3  # other options: everything again
+    rendered.clear()
+    feed(items, today=dt.date(2026, 12, 1))
+    assert len(rendered) == 3
 
 
 def test_a_literal_backslash_n_stays_two_characters() -> None:

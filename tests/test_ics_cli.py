@@ -335,3 +335,16 @@ def test_today_at_the_end_of_time_warns_instead_of_crashing(
     assert IcsCalendarStream.calendar_from_ics(result.stdout).events == []
     assert "today 9999-12-31 is past what a calendar can show" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_local_means_the_zone_of_the_machine_the_command_runs_on(
+    folder: Path, write: WriteFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (folder / "mdfollow.toml").write_text('[calendar]\ntime = "09:00"\n')
+    write("jane.md", JANE.format(next="2026-12-01", extra=""))
+    monkeypatch.setenv("TZ", "America/New_York")
+    feed = ics_bytes(folder).decode()
+    assert "DTSTART;TZID=America/New_York:20261201T090000" in feed.splitlines()
+    assert "X-WR-TIMEZONE:America/New_York" in feed.splitlines()
+    monkeypatch.setenv("TZ", ":/usr/share/zoneinfo/Asia/Tokyo")  # another machine: never the stored feed
+    assert "DTSTART;TZID=Asia/Tokyo:20261201T090000" in ics_bytes(folder).decode().splitlines()

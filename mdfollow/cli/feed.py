@@ -80,30 +80,26 @@ def feed_builder(
     began reading files then), rendered components are kept across runs too; `watch` and
     `serve` keep theirs in memory.
     """
-    from mdfollow.core.ics import FeedOptions, build_feed, follow_up_component
-    from mdfollow.store.feedcache import Components, Stamps, feed_name
+    from mdfollow.core.ics import FeedOptions, Render, build_feed
+    from mdfollow.store.feedcache import Components, RecentComponents, Stamps, feed_name
 
     options = FeedOptions(root, local_zone, todo, days)
     feed = feed_name(options, digest)
     stamps = Stamps.open(root, feed)
+    recent = RecentComponents()
 
     def build(follow_ups: Sequence[FollowUp], today: dt.date, config: Config) -> bytes:
         if digest:
             config = dataclasses.replace(config, calendar=dataclasses.replace(config.calendar, digest=True))
-        components = None
-        if started_ns is not None:
+        components: Render = recent
+        if started_ns is None:
+            recent.start()
+        else:
             components = Components.open(root, feed, today, config, options, started_ns)
         stamps.start()
-        data = build_feed(
-            follow_ups,
-            today,
-            config,
-            options,
-            render_follow_up=components or follow_up_component,
-            stamp=stamps,
-        )
+        data = build_feed(follow_ups, today, config, options, render_follow_up=components, stamp=stamps)
         stamps.save()
-        if components is not None:
+        if isinstance(components, Components):
             components.save()
         return data
 

@@ -67,6 +67,7 @@ _REASONS = {
 _NOT_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029]")
 """RFC 5545 TEXT allows no control character but HTAB; line separators split lines too."""
 _NOT_IN_UID = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029%]")
+_NOT_DIGIT = re.compile(r"[^0-9]")
 _WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
 
@@ -126,6 +127,7 @@ def _utc_stamp(seconds: int) -> str:
     return _clock(dt.datetime(1970, 1, 1) + dt.timedelta(seconds=seconds)) + "Z"
 
 
+@functools.lru_cache(maxsize=256)
 def _duration(delta: dt.timedelta) -> str:
     """RFC 5545 DURATION: `PT9H`, `-PT5H30M`, `P1DT2H`."""
     sign = "-" if delta < dt.timedelta(0) else ""
@@ -199,6 +201,11 @@ def summary(follow_up: FollowUp) -> str:
 
 def relative_path(path: PurePath, root: PurePath) -> str:
     """The file as named from the root, with `/`: the same feed from any working directory."""
+    text, base = path.as_posix(), root.as_posix()
+    if base == ".":
+        return text
+    if text.startswith(base) and text[len(base) : len(base) + 1] == "/":
+        return text[len(base) + 1 :]
     try:
         return path.relative_to(root).as_posix()
     except ValueError:
@@ -232,19 +239,22 @@ def description(follow_up: FollowUp, today: dt.date, root: PurePath) -> str:
 
 def contact_uri(prospect: Prospect, channel: str | None) -> str | None:
     """A `tel:` link for calls and texts when there is a phone, else a `mailto:` link, else any."""
-    phone = next((_tel(p) for p in prospect.phones if _tel(p)), None)
-    email = next((f"mailto:{quote(e.strip(), safe='@.-_+~')}" for e in prospect.emails if e.strip()), None)
-    if channel in ("call", "text") and phone:
-        return phone
-    return email or phone
+    if channel in ("call", "text"):
+        return _phone_uri(prospect) or _email_uri(prospect)
+    return _email_uri(prospect) or _phone_uri(prospect)
 
 
-def _tel(phone: str) -> str | None:
+def _email_uri(prospect: Prospect) -> str | None:
+    return next((f"mailto:{quote(e.strip(), safe='@.-_+~')}" for e in prospect.emails if e.strip()), None)
+
+
+def _phone_uri(prospect: Prospect) -> str | None:
     """RFC 3966 global number: a leading + and the digits; visual separators dropped."""
-    digits = "".join(c for c in phone if c.isascii() and c.isdigit())
-    if not digits:
-        return None
-    return f"tel:{'+' if phone.strip().startswith('+') else ''}{digits}"
+    for phone in prospect.phones:
+        digits = _NOT_DIGIT.sub("", phone)
+        if digits:
+            return f"tel:{'+' if phone.strip().startswith('+') else ''}{digits}"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,10 +289,8 @@ class Rendered:
     natural: int
     """The stamp from the data alone, in POSIX seconds: the revision day at a time of day
     fingerprinting the text, so a change on the same day changes it too."""
-
-    @property
-    def fingerprint(self) -> str:
-        return hashlib.sha256((self.head + self.body).encode("utf-8")).hexdigest()[:32]
+    fingerprint: str
+    """A digest of the text: what tells a changed component from an unchanged one."""
 
     def text(self, stamp: int) -> str:
         stamped = _utc_stamp(stamp)
@@ -355,7 +363,7 @@ def render(item: Item, calendar: CalendarConfig, todo: bool, zone: str | None) -
     digest = hashlib.sha256((head + body).encode("utf-8")).digest()
     day = dt.datetime(item.revision.year, item.revision.month, item.revision.day, tzinfo=dt.UTC)
     natural = int(day.timestamp()) + int.from_bytes(digest[:8], "big") % 86400
-    return Rendered(f"{kind}:{item.uid}", head, body, natural)
+    return Rendered(f"{kind}:{item.uid}", head, body, natural, digest[:16].hex())
 
 
 def _alarm(item: Item, alarm: dt.time, start: dt.datetime | None, *, due_only: bool) -> str:
@@ -393,17 +401,16 @@ def follow_up_item(follow_up: FollowUp, today: dt.date, calendar: CalendarConfig
     )
 
 
-@functools.lru_cache(maxsize=65536)
 def follow_up_component(
     follow_up: FollowUp, today: dt.date, calendar: CalendarConfig, options: FeedOptions
 ) -> Rendered:
-    """One follow-up rendered; cached, so `watch` and `serve` re-render only what changed."""
+    """One follow-up rendered (store.feedcache keeps them, on disk and in memory)."""
     zone = feed_timezone(calendar, options.local_zone)
     return render(follow_up_item(follow_up, today, calendar, options.root), calendar, options.todo, zone)
 
 
 Render = Callable[[FollowUp, dt.date, CalendarConfig, FeedOptions], Rendered]
-"""`follow_up_component`, or a store's cache in front of it."""
+"""`follow_up_component`, or a cache in front of it."""
 
 
 def digest_item(

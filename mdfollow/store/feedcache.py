@@ -108,10 +108,10 @@ class Components:
         entries: Any = (
             stored[1] if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == key else {}
         )
-        self._kept: dict[str, tuple[Signature, tuple[str, str, str, int]]] = (
+        self._kept: dict[str, tuple[Signature, tuple[str, str, str, int, str]]] = (
             entries if isinstance(entries, dict) else {}
         )
-        self._fresh: dict[str, tuple[Signature, tuple[str, str, str, int]]] = {}
+        self._fresh: dict[str, tuple[Signature, tuple[str, str, str, int, str]]] = {}
         self.rendered = 0
         """How many components this run rendered (the rest came from the cache)."""
 
@@ -140,12 +140,41 @@ class Components:
         rendered = follow_up_component(follow_up, today, calendar, options)
         self.rendered += 1
         if stamp is not None and stamp[0] < self._racy_after:
-            self._fresh[name] = (stamp, (rendered.key, rendered.head, rendered.body, rendered.natural))
+            self._fresh[name] = (
+                stamp,
+                (rendered.key, rendered.head, rendered.body, rendered.natural, rendered.fingerprint),
+            )
         return rendered
 
     def save(self) -> None:
         if self._path is not None and self._fresh != self._kept:
             _write(self._path, (self._key, self._fresh))
+
+
+class RecentComponents:
+    """A `core.ics.Render` for `watch` and `serve`: the last build's components, kept in memory
+    by follow-up object (the live feed keeps the follow-ups of unchanged prospects), so a
+    rebuild after one edit renders one component."""
+
+    def __init__(self) -> None:
+        self._key: tuple[dt.date, CalendarConfig, FeedOptions] | None = None
+        self._kept: dict[int, tuple[FollowUp, Rendered]] = {}
+        self._fresh: dict[int, tuple[FollowUp, Rendered]] = {}
+
+    def start(self) -> None:
+        """A new build: what the last one used is what may be reused."""
+        self._kept, self._fresh = self._fresh, {}
+
+    def __call__(
+        self, follow_up: FollowUp, today: dt.date, calendar: CalendarConfig, options: FeedOptions
+    ) -> Rendered:
+        if self._key != (today, calendar, options):
+            self._key, self._kept = (today, calendar, options), {}
+        entry = self._kept.get(id(follow_up))
+        if entry is None or entry[0] is not follow_up:
+            entry = (follow_up, follow_up_component(follow_up, today, calendar, options))
+        self._fresh[id(follow_up)] = entry
+        return entry[1]
 
 
 def now_ns() -> int:
