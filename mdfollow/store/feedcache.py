@@ -18,6 +18,7 @@ ignored when missing or corrupt, bypassed with `MDFOLLOW_NO_CACHE=1`.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import marshal
 import os
@@ -183,6 +184,7 @@ def now_ns() -> int:
 
 
 def _read(path: Path) -> object:
+    gc.disable()  # loading thousands of tuples would trigger collections that find nothing
     try:
         with path.open("rb") as file:
             status = os.fstat(file.fileno())
@@ -191,6 +193,8 @@ def _read(path: Path) -> object:
             return marshal.load(file)
     except (OSError, EOFError, ValueError, TypeError):
         return None
+    finally:
+        gc.enable()
 
 
 def _write(path: Path, value: Any) -> None:
