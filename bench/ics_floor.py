@@ -74,7 +74,11 @@ def floor(folder: Path, output: Path) -> None:
         event.add("UID", f"{prospect.id}-{item.touch}@mdfollow")
         event.add("DTSTAMP", dt.datetime(today.year, today.month, today.day, tzinfo=dt.UTC))
         event.add("SUMMARY", f"Follow up with {prospect.name} ({prospect.company}) — touch #{item.touch}")
-        lines = [prospect.name, *(f"Email: {e}" for e in prospect.emails), *(f"Phone: {p}" for p in prospect.phones)]
+        lines = [
+            prospect.name,
+            *(f"Email: {e}" for e in prospect.emails),
+            *(f"Phone: {p}" for p in prospect.phones),
+        ]
         lines += [f"- {t.date} {t.channel}: {t.note}" for t in touches[-3:]]
         event.add("DESCRIPTION", "\n".join([*lines, f"File: {path.relative_to(folder)}"]))
         event.add("CATEGORIES", list(prospect.tags))
