@@ -315,7 +315,8 @@ class FeedServer(socketserver.TCPServer):
         try:
             while not self._stopping:
                 now = time.monotonic()
-                soonest = min((deadline for deadline, _ in deadlines.values()), default=now + 1.0)
+                # One idle timeout for all, so deadlines rise in arrival (insertion) order.
+                soonest = next(iter(deadlines.values()))[0] if deadlines else now + 1.0
                 for key, _ in selector.select(max(0.0, min(soonest - now, 1.0))):
                     if key.fileobj is self._wake_read:
                         self._wake_read.recv(4096)
@@ -326,14 +327,20 @@ class FeedServer(socketserver.TCPServer):
                     self._ready.put((connection, deadlines.pop(connection)[1]))
                 while not self._arrivals.empty():
                     connection, address = self._arrivals.get()
-                    deadlines[connection] = (time.monotonic() + self.idle_timeout, address)
-                    selector.register(connection, selectors.EVENT_READ)
-                now = time.monotonic()
-                for connection, (deadline, _) in list(deadlines.items()):
-                    if deadline <= now:
-                        selector.unregister(connection)
-                        del deadlines[connection]
+                    try:
+                        selector.register(connection, selectors.EVENT_READ)
+                    except (OSError, ValueError):  # closed already
                         self.shutdown_request(connection)
+                        continue
+                    deadlines[connection] = (time.monotonic() + self.idle_timeout, address)
+                now = time.monotonic()
+                while deadlines:
+                    connection, (deadline, _) = next(iter(deadlines.items()))
+                    if deadline > now:
+                        break
+                    selector.unregister(connection)
+                    del deadlines[connection]
+                    self.shutdown_request(connection)
         finally:
             for connection in deadlines:
                 self.shutdown_request(connection)
