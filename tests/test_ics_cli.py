@@ -348,3 +348,48 @@ def test_local_means_the_zone_of_the_machine_the_command_runs_on(
     assert "X-WR-TIMEZONE:America/New_York" in feed.splitlines()
     monkeypatch.setenv("TZ", ":/usr/share/zoneinfo/Asia/Tokyo")  # another machine: never the stored feed
     assert "DTSTART;TZID=Asia/Tokyo:20261201T090000" in ics_bytes(folder).decode().splitlines()
+
+
+def test_a_components_file_that_is_corrupt_or_others_may_write_is_ignored(
+    folder: Path, write: WriteFile, run: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import marshal
+
+    from mdfollow.core import ics
+    from mdfollow.store import feedcache
+
+    cache = tmp_path / "xdg"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    files = [write(f"p{i}.md", f"---\nname: P{i}\ncreated: 2026-11-{10 + i}\n---\n") for i in range(3)]
+    _age(*files)
+    first = run("ics").stdout
+    [stored] = (cache / "mdfollow").glob("*.components.marshal")
+    key, entries = marshal.loads(stored.read_bytes())
+    name = str(files[0])
+    forged = {**entries, name: (entries[name][0], (*entries[name][1][:2], "SUMMARY:forged\r\n", 0, "x"))}
+    rendered: list[str] = []
+    real = ics.follow_up_component
+    monkeypatch.setattr(
+        feedcache, "follow_up_component", lambda f, *a: rendered.append(f.prospect.id) or real(f, *a)
+    )
+
+    def feed_after(mode: int, data: bytes) -> str:
+        stored.write_bytes(data)
+        os.chmod(stored, mode)
+        files[2].write_text(files[2].read_text() + "\n")  # a change elsewhere: the feed is rebuilt
+        _age(files[2])
+        rendered.clear()
+        return run("ics").stdout
+
+    assert "SUMMARY:forged" in feed_after(0o600, marshal.dumps((key, forged)))  # trusted: used as is
+    assert "forged" not in feed_after(0o666, marshal.dumps((key, forged)))  # others may write it
+    assert sorted(rendered) == ["p0", "p1", "p2"]
+    for junk in (b"\x00garbage", marshal.dumps((key, {name: (1, 2)})), marshal.dumps([1, 2])):
+        assert feed_after(0o600, junk).count("BEGIN:VEVENT") == 3
+    assert (
+        feed_after(0o600, marshal.dumps((key, {name: (1, 2)})))
+        .replace("\r\n", "\n")
+        .count("SUMMARY:Follow up with P0")
+        == 1
+    )
+    assert first.count("BEGIN:VEVENT") == 3

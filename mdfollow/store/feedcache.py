@@ -130,14 +130,13 @@ class Components:
         name = str(follow_up.prospect.path)
         stamp = signature(follow_up.prospect.path)
         entry = self._kept.get(name)
-        if stamp is not None and entry is not None and tuple(entry[0]) == stamp:
+        if stamp is not None and entry is not None:
             try:
-                rendered = Rendered(*entry[1])
-            except TypeError:
-                pass
-            else:
-                self._fresh[name] = entry
-                return rendered
+                if tuple(entry[0]) == stamp:
+                    self._fresh[name] = entry
+                    return Rendered(*entry[1])
+            except (TypeError, IndexError, KeyError):  # not what this version writes: render anew
+                self._fresh.pop(name, None)
         rendered = follow_up_component(follow_up, today, calendar, options)
         self.rendered += 1
         if stamp is not None and stamp[0] < self._racy_after:
