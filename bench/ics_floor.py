@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/ics_floor.py [--runs 5] [--sizes 1000,10000]
     .venv/bin/python bench/ics_floor.py --floor FOLDER OUTPUT   # one floor run (what is timed)
+    .venv/bin/python bench/ics_floor.py --phases FOLDER         # where one `ics` run spends its time
 
 The floor is the least a feed needs: read each file (CSafeLoader for the front
 matter, a regex for the touches, no CLI framework, no cache), schedule it with
@@ -95,6 +96,30 @@ def floor(folder: Path, output: Path) -> None:
     output.write_bytes(calendar.to_ical())
 
 
+def phases(folder: Path) -> None:
+    """One `ics` run's work in this process, timed by phase (the cache folder as set in the environment)."""
+    started = time.perf_counter()
+    from mdfollow.cli.feed import feed_builder
+    from mdfollow.core.schedule import schedule
+    from mdfollow.store.cache import load_cached_folder
+    from mdfollow.store.zone import local_timezone
+
+    today = dt.date.fromisoformat(TODAY)
+    imported = time.perf_counter()
+    reading = time.time_ns()
+    loaded = load_cached_folder(folder)
+    read = time.perf_counter()
+    follow_ups = schedule(loaded.prospects, today, loaded.config)
+    scheduled = time.perf_counter()
+    build = feed_builder(folder, False, None, False, local_zone=local_timezone(), started_ns=reading)
+    build(follow_ups, today, loaded.config)
+    built = time.perf_counter()
+    print(
+        f"imports {imported - started:.3f}  load {read - imported:.3f}  schedule {scheduled - read:.3f}"
+        f"  build (render or reuse, stamp, join) {built - scheduled:.3f}"
+    )
+
+
 def timed(command: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
     subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
@@ -122,9 +147,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--sizes", default="1000,10000")
     parser.add_argument("--floor", nargs=2, metavar=("FOLDER", "OUTPUT"))
+    parser.add_argument("--phases", metavar="FOLDER")
     args = parser.parse_args()
     if args.floor:
         floor(Path(args.floor[0]), Path(args.floor[1]))
+        return
+    if args.phases:
+        phases(Path(args.phases))
         return
     sys.path.insert(0, str(HERE))
     from generate import generate
