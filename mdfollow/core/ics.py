@@ -68,6 +68,8 @@ _NOT_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029]")
 """RFC 5545 TEXT allows no control character but HTAB; line separators split lines too."""
 _NOT_IN_UID = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029%]")
 _NOT_DIGIT = re.compile(r"[^0-9]")
+_UTC_NAMES = {"UTC", "UCT", "Universal", "Zulu", "GMT", "GMT0", "GMT+0", "GMT-0", "Greenwich"}
+"""The tz database's names for UTC itself (with or without `Etc/`): no need to look at their rules."""
 _WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
 
@@ -339,9 +341,9 @@ def render(item: Item, calendar: CalendarConfig, todo: bool, zone: str | None) -
         parts.append(_line("CATEGORIES", ",".join(tags)))
     if item.url:
         parts.append(_line("URL", item.url))
-    utc = zone is not None and is_utc(zone)
     start: dt.datetime | None = None
     if item.clock is not None:
+        utc = zone is not None and is_utc(zone)
         start = _timed(item.day, item.clock, zone)
         end = _later(start, calendar.duration)
         parts.append(_when("DTSTART", start, utc))
@@ -506,9 +508,17 @@ def _byday(day: dt.datetime) -> tuple[str, ...]:
     return tuple(forms)
 
 
+@functools.lru_cache(maxsize=64)
 def is_utc(zone: str) -> bool:
     """Whether `zone` is UTC under another name (Etc/UTC, GMT…): its times are written `…Z`."""
-    return zone in ("UTC", "Etc/UTC") or _yearly_rule(zone, 2000, RULE_CHECKED_UNTIL) == ((), dt.timedelta(0))
+    if zone.removeprefix("Etc/") in _UTC_NAMES:
+        return True
+    tz = ZoneInfo(zone)
+    for year in (2000, 2026, RULE_CHECKED_UNTIL):  # a few probes settle most zones at once
+        for month in (1, 7):
+            if dt.datetime(year, month, 1, tzinfo=dt.UTC).astimezone(tz).utcoffset():
+                return False
+    return _yearly_rule(zone, 2000, RULE_CHECKED_UNTIL) == ((), dt.timedelta(0))
 
 
 @functools.lru_cache(maxsize=64)
