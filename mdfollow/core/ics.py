@@ -635,28 +635,25 @@ def build_feed(
     calendar = config.calendar
     zone = feed_timezone(calendar, options.local_zone)
     horizon = add_days(today, options.days) if options.days is not None else None
-    chosen = sorted(
-        (
-            f
-            for f in follow_ups
-            if f.due is not None
-            and (horizon is None or f.due <= horizon)
-            and place(f, today, calendar).day <= LAST_DAY
-        ),
-        key=lambda f: (f.due or dt.date.max, f.prospect.name.casefold(), f.prospect.id),
-    )
+    placed = [
+        (follow_up, place(follow_up, today, calendar))
+        for follow_up in follow_ups
+        if follow_up.due is not None and (horizon is None or follow_up.due <= horizon)
+    ]
+    placed = [item for item in placed if item[1].day <= LAST_DAY]
+    placed.sort(key=lambda item: (item[0].due, item[0].prospect.name.casefold(), item[0].prospect.id))
     if calendar.digest:
         by_day: dict[dt.date, list[FollowUp]] = {}
-        for follow_up in chosen:
-            by_day.setdefault(place(follow_up, today, calendar).day, []).append(follow_up)
+        for follow_up, placement in placed:
+            by_day.setdefault(placement.day, []).append(follow_up)
         components = [
             render(digest_item(day, items, today, calendar, options.root), calendar, options.todo, zone)
             for day, items in sorted(by_day.items())
         ]
         timed_days = list(by_day) if calendar.time else []
     else:
-        components = [render_follow_up(f, today, calendar, options) for f in chosen]
-        timed_days = [p.day for p in (place(f, today, calendar) for f in chosen) if p.clock is not None]
+        components = [render_follow_up(follow_up, today, calendar, options) for follow_up, _ in placed]
+        timed_days = [placement.day for _, placement in placed if placement.clock is not None]
     chunks = [calendar_header(calendar, zone)]
     if zone is not None and timed_days and not is_utc(zone):
         chunks.append(timezone_text(zone, min(timed_days).year, max(timed_days).year))
