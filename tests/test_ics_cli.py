@@ -393,3 +393,40 @@ def test_a_components_file_that_is_corrupt_or_others_may_write_is_ignored(
         == 1
     )
     assert first.count("BEGIN:VEVENT") == 3
+
+
+def test_watch_and_serve_builds_rerender_one_component_and_keep_stamps_rising(
+    folder: Path, write: WriteFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The builder `watch` and `serve` use: components kept in memory, stamps rising from build to build."""
+    import dataclasses
+    import datetime as dt
+
+    from mdfollow.cli.feed import feed_builder
+    from mdfollow.core import ics
+    from mdfollow.core.schedule import schedule
+    from mdfollow.store import feedcache
+    from mdfollow.store.folder import load_folder
+
+    monkeypatch.setenv("MDFOLLOW_NO_CACHE", "1")  # nothing on disk: the process alone keeps them
+    write("jane.md", JANE.format(next="2026-12-01", extra=""))
+    write("bob.md", "---\nname: Bob\ncreated: 2026-11-20\n---\n")
+    loaded = load_folder(folder)
+    today = dt.date(2026, 11, 30)
+    follow_ups = schedule(loaded.prospects, today, loaded.config)
+    rendered: list[str] = []
+    real = ics.follow_up_component
+    monkeypatch.setattr(
+        feedcache, "follow_up_component", lambda f, *a: rendered.append(f.prospect.id) or real(f, *a)
+    )
+    build = feed_builder(folder, False, None, False, local_zone=None)
+    jane = next(f for f in follow_ups if f.prospect.id == "jane")
+    snoozed = dataclasses.replace(jane, due=dt.date(2026, 12, 2))
+    feeds = []
+    for version in (jane, snoozed, jane):  # snoozed a day, then back: the same data as at first
+        others = [f for f in follow_ups if f is not jane]
+        rendered.clear()
+        feeds.append(build([*others, version], today, loaded.config).decode())
+    assert rendered == ["jane"]  # Bob's component came from the last build
+    stamps = [stamp_of(feed, "jane-3@mdfollow") for feed in feeds]
+    assert stamps[0] < stamps[1] < stamps[2], stamps
