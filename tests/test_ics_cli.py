@@ -430,3 +430,27 @@ def test_watch_and_serve_builds_rerender_one_component_and_keep_stamps_rising(
     assert rendered == ["jane"]  # Bob's component came from the last build
     stamps = [stamp_of(feed, "jane-3@mdfollow") for feed in feeds]
     assert stamps[0] < stamps[1] < stamps[2], stamps
+
+
+def test_one_folder_has_one_set_of_stamps_however_its_path_is_spelled(
+    folder: Path, write: WriteFile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from mdfollow.cli import app
+
+    cache = tmp_path / "xdg"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    monkeypatch.chdir(folder.parent)
+    stamps = []
+    for spelling, day in (
+        (str(folder), "2026-12-10"),
+        (folder.name, "2026-12-21"),
+        ("./prospects", "2026-12-10"),
+    ):
+        write("jane.md", JANE.format(next=day, extra=""))  # snoozed there and back
+        result = CliRunner().invoke(app, ["--dir", spelling, "--today", "2026-11-30", "ics"])
+        assert result.exit_code == 0, result.output
+        stamps.append(stamp_of(result.stdout, "jane-3@mdfollow"))
+    assert stamps == sorted(stamps) and len(set(stamps)) == 3, stamps
+    assert len(list((cache / "mdfollow").glob("*.stamps.marshal"))) == 1

@@ -44,8 +44,9 @@ def enabled() -> bool:
 
 
 def state_path(root: Path, feed: str, kind: str) -> Path:
-    """One file per folder, feed (its options) and kind."""
-    key = f"{FORMAT}\0{root.resolve()}\0{root}\0{feed}"
+    """One file per folder (however its path is spelled: the feed names files from the root),
+    feed (its options) and kind."""
+    key = f"{FORMAT}\0{root.resolve()}\0{feed}"
     return cache_dir() / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.{kind}.marshal"
 
 
@@ -122,7 +123,9 @@ class Components:
     ) -> Components:
         """The components for one folder and feed; `started_ns` is when the run began reading files."""
         key = hashlib.sha256(repr((FORMAT, __version__, today, config, options)).encode()).hexdigest()
-        return cls(state_path(root, feed, "components") if enabled() else None, key, started_ns)
+        # Prospect paths start with the root as given: so do the entries' keys.
+        path = state_path(root, f"{feed}\0{root}", "components") if enabled() else None
+        return cls(path, key, started_ns)
 
     def __call__(
         self, follow_up: FollowUp, today: dt.date, calendar: CalendarConfig, options: FeedOptions
