@@ -17,19 +17,25 @@ if TYPE_CHECKING:
     from mdfollow.live.feed import Build
 
 
+TodoOption = Annotated[bool, typer.Option("--todo", help="Tasks (VTODO) instead of events.")]
+DaysOption = Annotated[
+    int | None, typer.Option("--days", min=0, help="Only follow-ups due in the next N days.")
+]
+DigestOption = Annotated[
+    bool, typer.Option("--digest", help='One "Follow-ups (N)" event a day instead of one per prospect.')
+]
+"""The feed options, the same for `ics`, `watch` and `serve`."""
+
+
 @app.command()
 def ics(
     ctx: typer.Context,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write the feed to this file, atomically.")
     ] = None,
-    todo: Annotated[bool, typer.Option("--todo", help="Tasks (VTODO) instead of events.")] = False,
-    days: Annotated[
-        int | None, typer.Option("--days", min=0, help="Only follow-ups due in the next N days.")
-    ] = None,
-    digest: Annotated[
-        bool, typer.Option("--digest", help='One "Follow-ups (N)" event a day instead of one per prospect.')
-    ] = False,
+    todo: TodoOption = False,
+    days: DaysOption = None,
+    digest: DigestOption = False,
 ) -> None:
     """Write the iCalendar feed (stdout without -o)."""
     from mdfollow.live.watch import file_publisher

@@ -17,15 +17,7 @@ from typing import Annotated
 import typer
 
 from mdfollow.cli.app import app, env
-from mdfollow.cli.feed import feed_builder
-
-TodoOption = Annotated[bool, typer.Option("--todo", help="Tasks (VTODO) instead of events.")]
-DigestOption = Annotated[
-    bool, typer.Option("--digest", help='One "Follow-ups (N)" event a day instead of one per prospect.')
-]
-DaysOption = Annotated[
-    int | None, typer.Option("--days", min=0, help="Only follow-ups due in the next N days.")
-]
+from mdfollow.cli.feed import DaysOption, DigestOption, TodoOption, feed_builder
 
 
 def _log(message: str) -> None:
