@@ -120,7 +120,7 @@ def test_prose_in_the_section_is_allowed_and_bad_items_are_errors() -> None:
 @pytest.mark.parametrize(
     ("text", "line", "message"),
     [
-        ("---\nname: [a\n---\n", 3, "broken YAML"),
+        ("---\nname: [a\n---\n", 2, "broken YAML"),
         ("---\n- a\n- b\n---\n", 2, "front matter must be key: value lines"),
         ("---\ncompany: X\n---\n", 1, "missing name"),
         ("---\nname: A\nstatus: maybe\n---\n", 3, "unknown status 'maybe'"),

@@ -210,9 +210,8 @@ def _load_front_matter(shape: Layout) -> dict[str, Any]:
     try:
         data = load_yaml(text)
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 2 if mark else 1
-        raise _Invalid(line, f"broken YAML: {error.problem or error.context}") from None
+        line, hint = yaml_hint(error, shape.lines[1 : shape.front_end])
+        raise _Invalid(line + 2, f"broken YAML: {hint}") from None
     except yaml.reader.ReaderError as error:
         line = text[: error.position].count("\n") + 2
         code = error.character if isinstance(error.character, int) else ord(error.character)
@@ -227,6 +226,56 @@ def _load_front_matter(shape: Layout) -> dict[str, Any]:
         if not isinstance(key, str):
             raise _Invalid(1, f"front matter key {key!r} is not text (quote it)")
     return data
+
+
+_STARTS_AT_CONTEXT = (
+    "could not find expected ':'",
+    "found unexpected end of stream",
+    "did not find expected ','",
+)
+
+
+def yaml_hint(error: yaml.MarkedYAMLError, lines: Sequence[str]) -> tuple[int, str]:
+    """The 0-based line of a YAML error in the front matter, and what to do about it in
+    words a salesperson understands (PyYAML's own wording only when no hint fits)."""
+    problem = error.problem or error.context or "not valid"
+    mark = error.problem_mark or error.context_mark
+    if error.context_mark is not None and problem.startswith(_STARTS_AT_CONTEXT):
+        mark = error.context_mark  # where the unfinished key, quote or list began
+    index = mark.line if mark is not None else 0
+    line = lines[index] if index < len(lines) else ""
+    column = mark.column if mark is not None else 0
+    if "tab" in problem or "\t" in line[: len(line) - len(line.lstrip())]:
+        hint = "indent with spaces, not tabs"
+    elif problem.startswith("mapping values are not allowed"):
+        hint = (
+            "this line is indented: keys start at the beginning of the line"
+            if line[:1] in (" ", "\t")
+            else 'a value with a colon needs quotes (key: "text: more text")'
+        )
+    elif "cannot start any token" in problem:
+        char = line[column : column + 1] or "this character"
+        hint = f'a value starting with {char} needs quotes (key: "{char}…")'
+    elif "undefined alias" in problem:
+        hint = 'a value starting with * needs quotes (key: "*…")'
+    elif problem.startswith("could not find expected ':'"):
+        hint = "this line is not `key: value` (add the colon, or join it to the line above)"
+    elif problem.startswith("found unexpected end of stream"):
+        hint = "a quote opened here is not closed"
+    elif problem.startswith("did not find expected ','"):
+        shape = "[list]" if problem.rstrip("'").endswith("]") else "{mapping}"
+        hint = f"a {shape} opened here is not closed, or an item in it needs quotes"
+    elif problem.startswith("did not find expected key"):
+        hint = (
+            "text after a quoted value: quote the whole value (key: \"'Jane' Doe\")"
+            if any(quote in line[:column] for quote in "'\"")
+            else "unexpected text here: put the whole value in quotes"
+        )
+    elif "indicator" in problem:
+        hint = "a list item (- …) is not lined up with the ones above it"
+    else:
+        hint = problem
+    return index, hint
 
 
 def _key_lines(front_lines: Sequence[str]) -> tuple[dict[str, int], list[tuple[str, int]]]:
