@@ -47,6 +47,16 @@ _Loader.add_implicit_resolver(
     list("-+0123456789."),
 )
 
+
+def _int_or_text(loader: Any, node: Any) -> Any:
+    """A number of more digits than Python converts (4,300) stays text: `name: 1111…` is odd
+    but not an error worth losing the prospect over."""
+    value = loader.construct_scalar(node)
+    return value if len(value) > 1000 else loader.construct_yaml_int(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _int_or_text)
+
 _YAML = YAMLHandler()
 _HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -83,6 +93,8 @@ class Layout:
     section_start: int | None
     section_end: int | None
     ignored_section: int | None = None
+    near_misses: tuple[tuple[int, int], ...] = ()
+    """(index, level) of headings that look like the Touches heading but are not it."""
 
 
 class _Invalid(Exception):
@@ -96,6 +108,32 @@ def has_front_matter(data: bytes) -> bool:
     data = data.removeprefix(BOM)
     first = data.split(b"\n", 1)[0]
     return first.rstrip(b" \t\r") == b"---"
+
+
+_WIDE_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+
+
+def unread_prospect(path: Path, data: bytes) -> list[Problem]:
+    """A file with no front matter that is a prospect all the same, saved in a form mdfollow
+    does not read: UTF-16 or UTF-32 (with a BOM), or CR-only line endings. An error, so that
+    the file is counted and reported instead of silently ignored."""
+    for bom, codec in _WIDE_BOMS:
+        if data.startswith(bom):
+            start = data[:256].decode(codec, "ignore").lstrip("\ufeff")
+            if start.split("\n", 1)[0].strip() == "---":
+                return [
+                    Problem(path, 1, f"the file is saved as {codec.upper()}: save it as UTF-8 to be read")
+                ]
+            return []
+    if data.removeprefix(BOM).startswith(b"---\r") and b"\n" not in data[:4096]:
+        message = "lines end in CR only (old Mac style): save it with LF or CRLF line endings to be read"
+        return [Problem(path, 1, message)]
+    return []
 
 
 def decode(data: bytes) -> str:
@@ -125,18 +163,27 @@ def layout(text: str) -> Layout:
         raise _Invalid(1, "front matter has no closing ---")
     start = end = ignored = None
     level = 0
+    near: list[tuple[int, int]] = []
     for index, heading_level, title in _headings(lines, front_end + 1):
+        if title.lower() != "touches" and _looks_like_touches(title):
+            near.append((index, heading_level))
         if start is None:
             if title.lower() == "touches":
                 start, level = index, heading_level
         elif end is None and heading_level <= level:
             end = index
-        if end is not None and title.lower() == "touches" and index >= end:
+        if end is not None and title.lower() == "touches" and index >= end and ignored is None:
             ignored = index
-            break
     if start is not None and end is None:
         end = len(lines)
-    return Layout(lines, front_end, start, end, ignored)
+    return Layout(lines, front_end, start, end, ignored, tuple(near))
+
+
+def _looks_like_touches(title: str) -> bool:
+    """`Touches log`, `Touch`, `touches:`, `**Touches**`: a heading meant as the touch log
+    whose items would silently not be read."""
+    words = re.findall(r"[^\W\d_]+", title.lower())
+    return bool(words) and words[0].startswith("touch")
 
 
 def _headings(lines: Sequence[str], first: int) -> Iterator[tuple[int, int, str]]:
@@ -187,6 +234,13 @@ def parse_prospect(path: Path, data: bytes) -> tuple[Prospect | None, list[Probl
     if shape.ignored_section is not None:
         message = "a second Touches section is not read: move its items into the first"
         problems.append(Problem(path, shape.ignored_section + 1, message, "warning"))
+    for index, level in shape.near_misses:
+        heading = shape.lines[index].strip()
+        message = (
+            f'heading "{heading}" is not the touch log, so its items are not read: '
+            f'name it exactly "{"#" * level} Touches"'
+        )
+        problems.append(Problem(path, index + 1, message, "warning"))
     log = sorted(_touches(path, shape, problems), key=lambda touch: touch.sort_key)
     prospect = Prospect(
         id=path.stem,

@@ -15,7 +15,7 @@ from typing import Any
 
 from mdfollow.core.model import STATUSES, Config, Prospect, Touch
 from mdfollow.core.render import table
-from mdfollow.core.schedule import follow_up
+from mdfollow.core.schedule import LogSummary, follow_up
 
 TOUCH_BUCKETS = ("0", "1", "2", "3", "4", "5-12", "13+")
 STOP_BUCKETS = ("0-1", "2", "3", "4+")
@@ -124,12 +124,14 @@ def compute_stats(
             won_at_touch[touch_bucket(made)] += 1
         if (prospect.status == "lost" or (prospect.status == "active" and is_exhausted)) and in_period:
             stopped_after[stop_bucket(made)] += 1
+        log = LogSummary()
         for index, touch in enumerate(prospect.touches):
+            before, log = log, log.after(touch)
             if since is not None and touch.date < since:
                 continue
             _count_channel(channels, prospect.touches, index)
             if touch.direction == "out":
-                late = days_late_of(prospect, index, config)
+                late = days_late_of(prospect, index, config, before)
                 if late is not None:
                     days_late.append(late)
     return Stats(
@@ -167,27 +169,30 @@ def _count_channel(channels: dict[str, ChannelFigures], touches: Sequence[Touch]
     channels[touch.channel] = replace(figures, out=figures.out + 1, answered=figures.answered + answered)
 
 
-def days_late_of(prospect: Prospect, index: int, config: Config) -> int | None:
+def days_late_of(
+    prospect: Prospect, index: int, config: Config, before_log: LogSummary | None = None
+) -> int | None:
     """How many days after its due date outbound touch `index` was made (0 when on time or early).
 
     The due date is the follow-up the scheduler gives the prospect as it stood just before
     the touch: the earlier touches only, status `active` while it was not yet closed, and
     `next` only when this touch is the one that consumed it (its earlier values are not
     recorded). None when nothing was scheduled: a first touch without `created`, or a
-    prospect that was never due.
+    prospect that was never due. `before_log` summarises the touches before `index` (given
+    by a caller walking the log, so the walk stays linear; else it is counted here).
     """
     touch = prospect.touches[index]
-    earlier = prospect.touches[:index]
+    earlier = LogSummary.of(prospect.touches[:index]) if before_log is None else before_log
     keep_next = prospect.next is not None and prospect.next <= touch.date
     closed_before = prospect.closed is not None and prospect.closed < touch.date
     before = replace(
         prospect,
-        touches=earlier,
+        touches=(),  # `earlier` stands for them
         status=prospect.status if closed_before else "active",
         next=prospect.next if keep_next else None,
         next_time=prospect.next_time if keep_next else None,
     )
-    scheduled = follow_up(before, touch.date, config)
+    scheduled = follow_up(before, touch.date, config, earlier)
     if scheduled is None or scheduled.due is None:
         return None
     if scheduled.reason == "new" and prospect.created is None:
