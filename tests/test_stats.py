@@ -148,7 +148,7 @@ def test_exhausted_prospects_count_as_dropped(write: WriteFile, run: RunCli) -> 
     assert data["dropped_early_share"] == 1.0
 
 
-def test_text_report_shows_bars_and_the_literature(write: WriteFile, run: RunCli) -> None:
+def test_text_report_shows_bars_and_the_often_quoted_figures(write: WriteFile, run: RunCli) -> None:
     write("ann.md", prospect_file("name: Ann\nstatus: won\nclosed: 2026-11-02", "2026-11-02 call: deal"))
     result = run("stats")
     assert result.exit_code == 0, result
@@ -157,6 +157,10 @@ def test_text_report_shows_bars_and_the_literature(write: WriteFile, run: RunCli
     assert first_row.split()[:4] == ["1", "█" * 24, "1", "100%"]
     assert first_row.split()[-1] == "2%"
     assert "48%" in result.stdout and "80%" in result.stdout
+    assert "often quoted*" in won.splitlines()[0] and "literature" not in result.stdout
+    assert result.stdout.rstrip().endswith(
+        "often-quoted sales figures with no traceable source: a yardstick, not a measurement"
+    )
     assert "\x1b[" not in result.stdout
 
 

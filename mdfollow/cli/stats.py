@@ -22,7 +22,7 @@ def stats(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Follow-up discipline and conversion by touch number, beside the sales literature."""
+    """Follow-up discipline and conversion by touch number, beside often-quoted (unsourced) figures."""
     from mdfollow.core.stats import compute_stats, report, stats_json
 
     start = parse_date(since, "--since") if since else None

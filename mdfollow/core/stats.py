@@ -23,10 +23,15 @@ EARLY_STOPS = ("0-1", "2", "3")
 
 REFERENCE_STOPPED_AFTER: Mapping[str, float] = {"0-1": 0.48, "2": 0.25, "3": 0.12, "4+": 0.10}
 """Salespeople by the contact they give up after: 48% never follow up, 25% stop after the
-2nd contact, 12% after the 3rd, only 10% go past three (the figures SPEC's preamble cites)."""
+2nd contact, 12% after the 3rd, only 10% go past three. Often quoted in sales writing, with
+no traceable study behind them: shown as a yardstick, labelled as unsourced."""
 
 REFERENCE_WON_AT_TOUCH: Mapping[str, float] = {"1": 0.02, "2": 0.03, "3": 0.05, "4": 0.10, "5-12": 0.80}
-"""Sales by the contact they close on: 2% on the 1st, 3% 2nd, 5% 3rd, 10% 4th, 80% 5th-12th."""
+"""Sales by the contact they close on: 2% on the 1st, 3% 2nd, 5% 3rd, 10% 4th, 80% 5th-12th.
+Often quoted, unsourced, like `REFERENCE_STOPPED_AFTER`."""
+
+REFERENCE_LABEL = "often quoted*"
+REFERENCE_NOTE = "* often-quoted sales figures with no traceable source: a yardstick, not a measurement"
 
 
 def touch_bucket(count: int) -> str:
@@ -252,7 +257,7 @@ def _distribution(
 ) -> list[str]:
     """A titled bar chart: one row per bucket, count and share, and the reference share if any."""
     total = sum(counts.values())
-    headers = [label, "", "count", "share"] + (["literature"] if reference is not None else [])
+    headers = [label, "", "count", "share"] + ([REFERENCE_LABEL] if reference is not None else [])
     rows = []
     for key, count in counts.items():
         share = count / total if total else 0.0
@@ -265,7 +270,7 @@ def _distribution(
 
 
 def report(stats: Stats) -> str:
-    """The human `stats` report: compact sections, your shares beside the literature's."""
+    """The human `stats` report: compact sections, your shares beside the often-quoted ones."""
     period = f", touches since {stats.since.isoformat()}" if stats.since else ""
     statuses = ", ".join(f"{count} {status}" for status, count in stats.by_status.items())
     lines = [
@@ -290,11 +295,13 @@ def report(stats: Stats) -> str:
             REFERENCE_STOPPED_AFTER,
         ),
         f"  dropped early (after at most 3 touches): {stats.dropped_early} of {stats.dropped}"
-        f" ({_percent(stats.dropped_early_share)}); literature: 85% of salespeople stop by the 3rd",
+        f" ({_percent(stats.dropped_early_share)}); often quoted*: 85% of salespeople stop by the 3rd",
         "",
         *_channels(stats.channels),
         "",
         _lateness(stats),
+        "",
+        REFERENCE_NOTE,
     ]
     return "\n".join(lines)
 
