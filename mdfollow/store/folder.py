@@ -283,7 +283,13 @@ def resolve(folder: Folder, reference: str) -> Prospect:
     if not matches and len(failed) == 1:
         raise MdfollowError(_has_errors(failed[0]))
     if not matches and not failed:
-        raise MdfollowError(f"no prospect matches {reference!r}")
+        unsearched = (
+            f" ({len(broken)} file{' has' if len(broken) == 1 else 's have'} errors and could not be"
+            " searched: run mdfollow check)"
+            if broken
+            else ""
+        )
+        raise MdfollowError(f"no prospect matches {reference!r}{unsearched}")
     listed = [f"{p.id} ({p.name}{', ' + p.company if p.company else ''})" for p in matches]
     listed += [f"{problem.path.stem} (has errors: run mdfollow check)" for problem in failed]
     more = f" and {len(listed) - 10} more" if len(listed) > 10 else ""
