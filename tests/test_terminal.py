@@ -230,3 +230,18 @@ def test_shell_completion_is_offered_and_works(tmp_path: Path) -> None:
         },
     )
     assert "snooze" in completed.stdout
+
+
+@pytest.mark.parametrize("command", [("log", "ahmed", "call"), ("ics",), ("snooze", "ahmed", "--for", "1w")])
+def test_writes_and_the_feed_show_file_names_visibly_too(
+    write: WriteFile, run: RunCli, command: tuple[str, ...]
+) -> None:
+    write(f"{CLEAR}ahmed.md", "---\nname: Ahmed\ncreated: 2026-11-30\n---\n## Touches\n")
+    write(f"bad{OSC52}.md", "---\nname: A: B\n---\n")
+    result = run(*command)
+    assert result.exit_code == 0, result
+    assert "\x1b" not in result.stderr
+    if command[0] == "ics":
+        assert "\\x1b]52;c;SGVsbG8=\\x07.md:2: broken YAML" in result.stderr
+    else:
+        assert "\x1b" not in result.stdout and "\\x1b[2Jahmed.md" in result.stdout

@@ -204,7 +204,7 @@ class _Reader:
         not written line by line (inside an inline table) gets its nearest written parent."""
         if self.key_lines is None:
             self.key_lines = _key_lines(self.lines)
-        parts = tuple(part.split("[", 1)[0] for part in _split_key(key))
+        parts = tuple(part.split("[", 1)[0] for part in key.split("."))
         while parts:
             if parts in self.key_lines:
                 return self.key_lines[parts]
