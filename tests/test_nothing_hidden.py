@@ -216,3 +216,11 @@ def test_with_a_config_up_the_tree_or_dir_nothing_is_said(tmp_path: Path) -> Non
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     assert _mdfollow("--dir", str(elsewhere), "list", cwd=tmp_path).stderr == ""
+
+
+@pytest.mark.usefixtures("two_broken")
+def test_stats_says_what_it_did_not_count(run: RunCli) -> None:
+    assert run("stats").stdout.splitlines()[-1] == "Not counted: 2 files have errors: run mdfollow check"
+    result = run("stats", "--json")
+    assert json.loads(result.stdout)["prospects"] == 1
+    assert result.stderr.splitlines()[-1] == "mdfollow: 2 files have errors: run mdfollow check"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -253,3 +254,36 @@ def test_a_reopened_prospect_counts_every_touch(write: WriteFile, run: RunCli) -
     write("re.md", f"---\nname: Re\nstatus: active\nclosed: 2026-11-01\n---\n## Touches\n{touches}")
     figures = json.loads(run("stats", "--json").stdout)
     assert figures["touches_made"]["5-12"] == 1 and figures["touches_made"]["1"] == 0
+
+
+def test_stats_is_linear_in_the_touches_of_one_prospect(
+    write: WriteFile, run: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lateness schedules the prospect as it stood before each touch: re-reading the whole
+    log each time made 100,000 touches take minutes. Count the touches the scheduler reads."""
+    import time
+
+    from mdfollow.core import schedule
+
+    count = 50_000
+    start = dt.date(1950, 1, 1)
+    items = [
+        f"- {start + dt.timedelta(days=i // 2)} {'email in' if i % 7 == 3 else 'call'}: try {i}"
+        for i in range(count)
+    ]
+    write("big.md", "---\nname: Big\ncreated: 1950-01-01\n---\n## Touches\n" + "\n".join(items) + "\n")
+    read = []
+    real = schedule.LogSummary.of.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type[schedule.LogSummary], touches: Sequence[Touch]) -> schedule.LogSummary:
+        read.append(len(touches))
+        return real(cls, touches)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(schedule.LogSummary, "of", classmethod(counting))
+    began = time.perf_counter()
+    result = run("stats", "--json")
+    elapsed = time.perf_counter() - began
+    figures = json.loads(result.stdout)
+    assert figures["days_late_measured"] == count - count // 7 - (1 if count % 7 > 3 else 0)
+    assert sum(read) <= 2 * count, f"the scheduler read {sum(read)} touches for a log of {count}"
+    assert elapsed < 20, f"stats took {elapsed:.1f} s for {count} touches"

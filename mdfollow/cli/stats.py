@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from mdfollow.cli.app import JsonOption, app, env, parse_date, print_json
+from mdfollow.cli.app import JsonOption, app, env, parse_date, print_json, print_warning, skipped_note
 
 
 @app.command()
@@ -29,7 +29,10 @@ def stats(
     settings = env(ctx)
     folder = settings.load()
     figures = compute_stats(folder.prospects, settings.today, folder.config, start)
+    skipped = skipped_note(folder).removeprefix(" · ")
     if as_json:
         print_json(stats_json(figures))
+        if skipped:
+            print_warning(f"mdfollow: {skipped}")
     else:
-        typer.echo(report(figures))
+        typer.echo(report(figures) + (f"\n\nNot counted: {skipped}" if skipped else ""))
