@@ -77,7 +77,7 @@ class _PlainArgument(typer.core.TyperArgument):
     """An argument shown as `NAME` (required) or `[NAME]` (optional) in usage lines."""
 
     def make_metavar(self, ctx: Any, *, usage: bool = False) -> str:
-        name = self.metavar or (self.name or "").upper()
+        name = self.metavar or {"directory": "DIR"}.get(self.name or "", (self.name or "").upper())
         if self.nargs != 1:
             name += "..."
         return f"[{name}]" if usage and not self.required else name
