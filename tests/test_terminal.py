@@ -82,12 +82,12 @@ def test_an_error_message_naming_a_file_is_shown_visibly(folder: Path, write: Wr
 
 
 def test_json_keeps_the_exact_text(write: WriteFile, run: RunCli) -> None:
-    write("eve.md", EVIL + "- 2026-11-02 call: note\u2028two\n")
+    write("eve.md", EVIL + "- 2026-11-02 call: note\u2028two\x9b31m\n")
     result = run("show", "eve", "--json")
-    assert "\x1b" not in result.stdout and "\u202e" not in result.stdout and "\u2028" not in result.stdout
+    assert not set(result.stdout) & {"\x1b", "\u202e", "\u2028", "\x9b"}
     data = json.loads(result.stdout)
     assert data["name"] == f"Eve{OSC52}\u202eliG" and data["company"] == f"{CLEAR}Corp"
-    assert data["touches"][0]["note"] == "note\u2028two"
+    assert data["touches"][0]["note"] == "note\u2028two\x9b31m"
     assert json.loads(run("due", "--json").stdout)[0]["name"] == f"Eve{OSC52}\u202eliG"
 
 

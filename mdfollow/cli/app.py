@@ -109,7 +109,8 @@ class Env:
         from mdfollow.store.folder import find_root, root_above
 
         root = find_root(Path("."), self.directory)
-        if self.directory is None and root_above(root.resolve()) is None:
+        marked = root_above(root.resolve()) is not None or os.path.lexists(root / CONFIG_NAME)
+        if self.directory is None and not marked:  # (a config that is not a file is refused later)
             print_warning(
                 f"mdfollow: no {CONFIG_NAME} here or in a parent folder: using {root.resolve()} "
                 "(run `mdfollow init` there to mark your prospect folder)"
@@ -205,12 +206,12 @@ def terminal_width() -> int | None:
     return None
 
 
-_JSON_UNSAFE = re.compile("[\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def print_json(data: Any) -> None:
     """JSON keeps the exact text; the characters JSON may leave raw but a terminal would act
-    on (bidirectional controls, line separators) are written as `\\uXXXX` escapes."""
+    on (DEL and C1 controls, bidirectional controls, line separators) are written as `\\uXXXX` escapes."""
     text = json.dumps(data, ensure_ascii=False, indent=2)
     typer.echo(_JSON_UNSAFE.sub(lambda match: f"\\u{ord(match[0]):04x}", text))
 
