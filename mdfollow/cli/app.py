@@ -186,13 +186,13 @@ def print_warning(text: str) -> None:
 
 
 def skipped_note(folder: Folder) -> str:
-    """The summary line's tail for files left out because of errors ("" when none)."""
+    """What a summary says about the files left out because of errors ("" when none)."""
     from mdfollow.core.render import skipped_files
 
     count = skipped_files(folder.problems, folder.prospects)
     if not count:
         return ""
-    return f" · {count} file{' has' if count == 1 else 's have'} errors: run mdfollow check"
+    return f"{count} file{' has' if count == 1 else 's have'} errors: run mdfollow check"
 
 
 def terminal_width() -> int | None:

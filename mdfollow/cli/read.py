@@ -46,7 +46,7 @@ def due(
     if as_json:
         print_json([render.due_json(f, today) for f in items])
         if skipped:
-            print_warning(f"mdfollow: {skipped.removeprefix(' · ')}")
+            print_warning(f"mdfollow: {skipped}")
         return
     if items:
         typer.echo(render.due_table(items, today, use_color(), terminal_width()))
@@ -54,7 +54,7 @@ def due(
         summary = f"{len(items)} exhausted"
     else:
         summary = render.due_summary(items, today) if items else "Nothing due. Well done."
-    typer.echo(summary + skipped)
+    typer.echo(f"{summary} · {skipped}" if skipped else summary)
 
 
 @app.command("list")
@@ -86,11 +86,12 @@ def list_prospects(
     if as_json:
         print_json([render.list_json(p, f if f and f.due else None) for p, f in items])
         if skipped:
-            print_warning(f"mdfollow: {skipped.removeprefix(' · ')}")
+            print_warning(f"mdfollow: {skipped}")
         return
     if items:
         typer.echo(render.list_table(items, settings.today, use_color()))
-    typer.echo(render.plural(len(items), "prospect") + skipped)
+    summary = render.plural(len(items), "prospect")
+    typer.echo(f"{summary} · {skipped}" if skipped else summary)
 
 
 @app.command()

@@ -29,7 +29,7 @@ def stats(
     settings = env(ctx)
     folder = settings.load()
     figures = compute_stats(folder.prospects, settings.today, folder.config, start)
-    skipped = skipped_note(folder).removeprefix(" · ")
+    skipped = skipped_note(folder)
     if as_json:
         print_json(stats_json(figures))
         if skipped:
