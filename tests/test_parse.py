@@ -222,4 +222,7 @@ def test_tags_as_obsidian_writes_them() -> None:
 
 def test_a_nul_byte_is_one_line_with_its_line_number() -> None:
     _, [problem] = parse(b"---\nname: A\nnote: x\x00y\n---\n")
-    assert (problem.line, problem.message) == (3, "broken YAML: character U+0000 is not allowed")
+    assert (problem.line, problem.message) == (
+        3,
+        "broken YAML: character U+0000 is not allowed (an invisible control character: delete it)",
+    )

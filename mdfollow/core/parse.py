@@ -269,8 +269,13 @@ def _load_front_matter(shape: Layout) -> dict[str, Any]:
     except yaml.reader.ReaderError as error:
         line = text[: error.position].count("\n") + 2
         code = error.character if isinstance(error.character, int) else ord(error.character)
-        raise _Invalid(line, f"broken YAML: character U+{code:04X} is not allowed") from None
-    except (yaml.YAMLError, ValueError, TypeError, RecursionError) as error:
+        raise _Invalid(
+            line,
+            f"broken YAML: character U+{code:04X} is not allowed (an invisible control character: delete it)",
+        ) from None
+    except RecursionError:
+        raise _Invalid(1, "broken YAML: lists or mappings nested too deeply") from None
+    except (yaml.YAMLError, ValueError, TypeError) as error:
         raise _Invalid(1, f"broken YAML: {str(error).splitlines()[0]}") from None
     if data is None:
         data = {}
@@ -296,7 +301,7 @@ def yaml_hint(error: yaml.MarkedYAMLError, lines: Sequence[str]) -> tuple[int, s
     mark = error.problem_mark or error.context_mark
     if error.context_mark is not None and problem.startswith(_STARTS_AT_CONTEXT):
         mark = error.context_mark  # where the unfinished key, quote or list began
-    index = mark.line if mark is not None else 0
+    index = min(mark.line if mark is not None else 0, max(len(lines) - 1, 0))  # at the end: its last line
     line = lines[index] if index < len(lines) else ""
     column = mark.column if mark is not None else 0
     if "tab" in problem or "\t" in line[: len(line) - len(line.lstrip())]:
@@ -325,6 +330,10 @@ def yaml_hint(error: yaml.MarkedYAMLError, lines: Sequence[str]) -> tuple[int, s
             if any(quote in line[:column] for quote in "'\"")
             else "unexpected text here: put the whole value in quotes"
         )
+    elif "nesting depth" in problem:
+        hint = "lists or mappings nested too deeply"
+    elif problem.startswith("did not find expected node content"):
+        hint = "a value is unfinished here (a [ or { that is not closed?)"
     elif "indicator" in problem:
         hint = "a list item (- …) is not lined up with the ones above it"
     else:
