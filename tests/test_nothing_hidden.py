@@ -107,7 +107,8 @@ def test_a_part_matching_a_good_and_a_broken_file_is_ambiguous(write: WriteFile,
         ),
         ("name: 'Jane' Doe", 2, "text after a quoted value: quote the whole value (key: \"'Jane' Doe\")"),
         ("name: A\ntags: [", 3, "a value is unfinished here (a [ or { that is not closed?)"),
-        ("name: A\nx: " + "[" * 2000, 3, "lists or mappings nested too deeply"),
+        ("name: A\nx: " + "[" * 2000 + "]" * 2000, 3, "lists or mappings nested too deeply"),
+        ("name: A\nx: " + "[" * 60 + "]" * 60, 3, "lists or mappings nested too deeply"),
     ],
 )
 def test_yaml_errors_in_plain_words(write: WriteFile, run: RunCli, front: str, line: int, hint: str) -> None:

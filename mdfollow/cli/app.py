@@ -76,11 +76,15 @@ def plain_placeholders(command: Any) -> None:
 class _PlainArgument(typer.core.TyperArgument):
     """An argument shown as `NAME` (required) or `[NAME]` (optional) in usage lines."""
 
-    def make_metavar(self, ctx: Any, *, usage: bool = False) -> str:
+    def make_metavar(self, ctx: Any = None, *, usage: bool = False) -> str:
         name = self.metavar or {"directory": "DIR"}.get(self.name or "", (self.name or "").upper())
         if self.nargs != 1:
             name += "..."
         return f"[{name}]" if usage and not self.required else name
+
+    def get_usage_pieces(self, ctx: Any) -> list[str]:
+        """The usage line (older Typer releases build it without `usage=True`)."""
+        return [self.make_metavar(ctx, usage=True)]
 
 
 app = typer.Typer(

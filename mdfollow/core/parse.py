@@ -279,6 +279,10 @@ def _load_front_matter(shape: Layout) -> dict[str, Any]:
         raise _Invalid(1, f"broken YAML: {str(error).splitlines()[0]}") from None
     if data is None:
         data = {}
+    for key, value in data.items() if isinstance(data, dict) else [(None, data)]:
+        if _too_deep(value):
+            line = _key_lines(shape.lines[1 : shape.front_end])[0].get(str(key), 1)
+            raise _Invalid(line, "broken YAML: lists or mappings nested too deeply")
     if not isinstance(data, dict):
         raise _Invalid(2, f"front matter must be key: value lines, not a {type(data).__name__}")
     for key in data:
@@ -339,6 +343,25 @@ def yaml_hint(error: yaml.MarkedYAMLError, lines: Sequence[str]) -> tuple[int, s
     else:
         hint = problem
     return index, hint
+
+
+MAX_DEPTH = 50
+"""Nesting a front matter value may have: real ones are one or two deep, and a thousand
+levels (which some libyaml releases accept) would overflow the stack of whatever walks them."""
+
+
+def _too_deep(data: Any) -> bool:
+    """Whether lists and mappings nest deeper than MAX_DEPTH (walked without recursion)."""
+    stack = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+    return False
 
 
 def _key_lines(front_lines: Sequence[str]) -> tuple[dict[str, int], list[tuple[str, int]]]:
