@@ -186,6 +186,17 @@ def test_due_fits_columns_without_wrapping(
 
 
 @pytest.mark.usefixtures("sheet")
+@pytest.mark.parametrize("columns", [50, 60, 200])
+def test_list_fits_columns_too(run: RunCli, monkeypatch: pytest.MonkeyPatch, columns: int) -> None:
+    monkeypatch.setenv("COLUMNS", str(columns))
+    lines = run("list").stdout.splitlines()
+    assert len(lines) == 5 and all(len(line) <= columns for line in lines), lines
+    assert all(row.split()[0] in ("cal", "em", "nob") for row in lines[1:4])  # the id is never cut
+    if columns == 200:
+        assert lines[0].split() == ["ID", "NAME", "COMPANY", "STATUS", "TOUCHES", "LAST", "DUE"]
+
+
+@pytest.mark.usefixtures("sheet")
 def test_due_fits_a_real_terminal(folder: Path) -> None:
     text = _on_a_terminal(["due"], folder, columns=60).decode("utf-8")
     plain = re.sub("|".join(re.escape(code) for code in (RED, DIM, BOLD, RESET)), "", text)

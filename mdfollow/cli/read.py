@@ -89,7 +89,7 @@ def list_prospects(
             print_warning(f"mdfollow: {skipped}")
         return
     if items:
-        typer.echo(render.list_table(items, settings.today, use_color()))
+        typer.echo(render.list_table(items, settings.today, use_color(), terminal_width()))
     summary = render.plural(len(items), "prospect")
     typer.echo(f"{summary} · {skipped}" if skipped else summary)
 
