@@ -13,13 +13,16 @@ import struct
 import subprocess
 import sys
 import termios
+import unicodedata
 from pathlib import Path
 
 import pytest
 import typer
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mdfollow.cli import app
-from mdfollow.core.render import BOLD, DIM, RED, RESET, visible
+from mdfollow.core.render import BIDI_CONTROLS, BOLD, DIM, RED, RESET, visible
 from tests.conftest import TODAY, RunCli, WriteFile
 
 MDFOLLOW = Path(sys.executable).parent / "mdfollow"
@@ -45,6 +48,13 @@ EVIL = (  # YAML allows no raw control character: its double-quoted escapes writ
 )
 def test_visible(raw: str, shown: str) -> None:
     assert visible(raw) == shown
+
+
+@given(st.text())
+def test_visible_never_lets_a_control_character_through(text: str) -> None:
+    shown = visible(text)
+    assert not [c for c in shown if unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") or c in BIDI_CONTROLS]
+    assert shown.encode("utf-8")  # printable anywhere: no lone surrogate left
 
 
 @pytest.mark.parametrize("command", [("due",), ("list",), ("show", "eve"), ("check",)])
