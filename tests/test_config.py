@@ -151,3 +151,12 @@ def test_a_prospect_named_by_a_5000_digit_number_is_read_as_text(tmp_path: Path)
 
     prospect, problems = parse_prospect(tmp_path / "n.md", f"---\nname: {'7' * 5000}\n---\n".encode())
     assert problems == [] and prospect is not None and prospect.name == "7" * 5000
+
+
+def test_a_gap_of_thousands_of_digits_is_no_gap() -> None:
+    from mdfollow.core.config import parse_gap
+
+    assert parse_gap("9" * 5000 + "d") is None
+    assert parse_gap("0002w call") == Gap(2, "w", "call")
+    with pytest.raises(ConfigError, match="^mdfollow.toml:1: reply: '9999"):
+        parse_config(PATH, f'reply = "{"9" * 5000}d"')

@@ -106,8 +106,8 @@ def local_timezone() -> str | None:
 def parse_gap(text: str) -> Gap | None:
     """`"2w call"` → Gap(2, "w", "call"); None when the text is not a gap."""
     match = _GAP.match(text)
-    if not match or not 0 < int(match[1]) <= MAX_GAP:
-        return None
+    if not match or len(match[1].lstrip("0")) > len(str(MAX_GAP)) or not 0 < int(match[1]) <= MAX_GAP:
+        return None  # (the length first: int() refuses thousands of digits with a ValueError)
     unit: Any = match[2].lower()
     return Gap(int(match[1]), unit, match[3].lower() if match[3] else None)
 
