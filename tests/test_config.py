@@ -158,5 +158,5 @@ def test_a_gap_of_thousands_of_digits_is_no_gap() -> None:
 
     assert parse_gap("9" * 5000 + "d") is None
     assert parse_gap("0002w call") == Gap(2, "w", "call")
-    with pytest.raises(ConfigError, match="^mdfollow.toml:1: reply: '9999"):
+    with pytest.raises(ConfigError, match=r"^mdfollow\.toml:1: reply: '9999"):
         parse_config(PATH, f'reply = "{"9" * 5000}d"')
