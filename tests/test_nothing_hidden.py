@@ -140,6 +140,12 @@ def test_no_warning_for_the_real_heading_or_unrelated_ones(
     assert run("check").stdout == "1 file checked: 0 errors, 0 warnings\n"
 
 
+def test_a_touch_sub_heading_inside_the_log_is_read_and_not_warned(write: WriteFile, run: RunCli) -> None:
+    write("p.md", "---\nname: P\n---\n## Touches\n### Touches in 2026\n- 2026-11-02 call: hi\n")
+    assert run("check").stdout == "1 file checked: 0 errors, 0 warnings\n"
+    assert json.loads(run("show", "p", "--json").stdout)["touches"][0]["note"] == "hi"
+
+
 @pytest.mark.parametrize(
     ("codec", "message"),
     [

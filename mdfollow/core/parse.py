@@ -176,6 +176,8 @@ def layout(text: str) -> Layout:
             ignored = index
     if start is not None and end is None:
         end = len(lines)
+    if start is not None and end is not None:  # a sub-heading inside the log: its items are read
+        near = [(index, heading_level) for index, heading_level in near if not start < index < end]
     return Layout(lines, front_end, start, end, ignored, tuple(near))
 
 
