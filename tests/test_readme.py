@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -89,3 +90,22 @@ def test_the_quick_start_sample_is_what_demo_prints() -> None:
     shown = [line for line in sample if line != "..."]
     assert all(line in printed for line in shown), (sample, printed)
     assert (sample[0], sample[-1]) == (printed[0], printed[-1])
+
+
+def test_the_readme_prospect_file_is_a_clean_prospect(tmp_path: Path) -> None:
+    [example] = re.findall(r"^```markdown\n(.*?)^```", README.read_text(encoding="utf-8"), flags=re.M | re.S)
+    (tmp_path / "mdfollow.toml").write_text("")
+    (tmp_path / "jane-doe.md").write_text(example, encoding="utf-8")
+    result = subprocess.run(
+        [str(BIN / "mdfollow"), "--dir", str(tmp_path), "--today", "2026-11-30", "show", "jane", "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MDFOLLOW_NO_CACHE": "1"},
+        check=True,
+    )
+    shown = json.loads(result.stdout)
+    assert (len(shown["touches"]), len(shown["notes"]), shown["reason"]) == (4, 1, "next")
+    checked = subprocess.run(
+        [str(BIN / "mdfollow"), "--dir", str(tmp_path), "check"], capture_output=True, text=True
+    )
+    assert (checked.returncode, checked.stdout) == (0, "1 file checked: 0 errors, 0 warnings\n")
