@@ -18,6 +18,7 @@ TODAY = "2026-11-30"  # a Monday
 def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test gets its own parse cache, so none sees another's."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.delenv("COLUMNS", raising=False)  # tables fit COLUMNS: tests choose their own
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ def test_a_write_to_a_broken_file_never_lands_on_a_similar_name(
         result = run(*args)
         assert result.exit_code == 1
         assert result.stderr.endswith(
-            f'mdfollow: {folder}/bob.md:3: next "2026-13-01" is not a date (fix the file first)\n'
+            f'mdfollow: {folder}/bob.md has errors: line 3: next "2026-13-01" is not a date (fix the file first)\n'
         )
     assert bobby.read_bytes() == before
 

@@ -74,7 +74,7 @@ def test_due_days_all_and_exhausted(folder: Path, run: RunCli, write: WriteFile)
 def test_due_table_and_summary(run: RunCli) -> None:
     result = run("due")
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["DUE", "TOUCH", "CHANNEL", "NAME", "COMPANY", "WHY"]
+    assert lines[0].split() == ["DUE", "TOUCH", "CHANNEL", "NAME", "COMPANY", "CONTACT", "WHY"]
     assert "10d late" in lines[1] and "Ann Lee" in lines[1] and "\x1b" not in result.stdout
     assert lines[-1] == "2 due today, 1 overdue"
 
@@ -153,11 +153,10 @@ def test_check_reports_everything_and_exits_1(folder: Path, write: WriteFile, ru
     assert result.stdout.splitlines() == [
         f'{folder}/bad.md:3: created "2026-02-30" is not a date',
         f"{folder}/dnc.md:4: warning: status is dnc (do not contact): next is ignored",
-        f"{folder}/good.md:3: warning: next 2026-11-01 is not after the latest touch (2026-11-02): ignored",
         f"{folder}/good.md:6: warning: channel 'fax' is not in the channels of {folder}/mdfollow.toml",
         f"{folder}/odd.md:3: unknown cadence 'turbo' (known: customer, default)",
         f'{folder}/odd.md:6: expected "- YYYY-MM-DD [HH:MM] channel[ in]: note"',
-        "3 prospects checked: 3 errors, 3 warnings",
+        "4 files checked (1 not read as prospects): 3 errors, 2 warnings",
     ]
     assert result.stderr == ""
     assert snapshot(folder) == before

@@ -76,3 +76,87 @@ def test_bad_values_name_the_key(text: str, expected: str) -> None:
     with pytest.raises(ConfigError) as raised:
         parse_config(PATH, text)
     assert raised.value.message.startswith(expected), raised.value.message
+
+
+def test_a_bad_value_is_reported_at_the_line_of_its_own_table() -> None:
+    text = '[cadences.fast]\ngaps = ["1d"]\nalarm = "09:00"\n\n[calendar]\nname = "x"\nalarm = "9am"\n'
+    with pytest.raises(ConfigError) as raised:
+        parse_config(PATH, text)
+    assert (
+        raised.value.message == 'mdfollow.toml:7: calendar.alarm: \'9am\' is not a time (use "HH:MM" or "")'
+    )
+
+
+def test_dotted_and_quoted_keys_are_found_too() -> None:
+    text = 'reply = "1d"\ncalendar.time = "9am"\n'
+    with pytest.raises(ConfigError, match=r"^mdfollow.toml:2: calendar.time:"):
+        parse_config(PATH, text)
+    text = '[cadences."big deals"]\ngaps = ["1d", "soon"]\n'
+    with pytest.raises(ConfigError, match=r"^mdfollow.toml:2: cadences.big deals.gaps\[1\]:"):
+        parse_config(PATH, text)
+
+
+@pytest.mark.parametrize("day", ["monkey", "mo", "tues", "", "Montag"])
+def test_only_real_weekday_names_are_workdays(day: str) -> None:
+    with pytest.raises(ConfigError, match=f"workdays: {day!r} is not a weekday"):
+        parse_config(PATH, f'workdays = ["{day}"]')
+
+
+def test_weekdays_short_or_long_in_any_case() -> None:
+    config, _ = parse_config(PATH, 'workdays = ["Mon", "tuesday", "SAT"]')
+    assert config.workdays == frozenset({0, 1, 5})
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[calendar]\nduration = "99999999999999999999h"', "mdfollow.toml:2: calendar.duration: "),
+        ('[calendar]\nduration = "25h"', "mdfollow.toml:2: calendar.duration: '25h' is longer than a day"),
+        (f'[calendar]\nduration = "{"9" * 5000}m"', "mdfollow.toml:2: calendar.duration: "),
+        ("\nx = " + "[" * 3000 + "]" * 3000, "mdfollow.toml:2: arrays or tables nested too deeply"),
+        ("\n\nname = " + "1" * 5000, "mdfollow.toml:3: a number with too many digits"),
+    ],
+)
+def test_extreme_values_are_one_line_errors(text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config(PATH, text)
+    assert raised.value.message.startswith(expected) and "\n" not in raised.value.message
+
+
+def test_a_sensible_duration_is_kept() -> None:
+    config, _ = parse_config(PATH, '[calendar]\nduration = "24h"')
+    assert config.calendar.duration == dt.timedelta(hours=24)
+
+
+def test_a_fifo_config_is_refused_without_waiting(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "p.md").write_text("---\nname: P\n---\n")
+    os.mkfifo(tmp_path / "mdfollow.toml")
+    script = Path(sys.executable).parent / "mdfollow"
+    for command in (["due"], ["list", "--json"], ["check"], ["ics"], ["stats"]):
+        result = subprocess.run(
+            [str(script), "--dir", str(tmp_path), *command], capture_output=True, text=True, timeout=20
+        )
+        assert result.returncode == 1, result
+        assert result.stderr == (
+            f"mdfollow: {tmp_path}/mdfollow.toml:1: not a regular file (a FIFO, device or folder): cannot be read\n"
+        )
+
+
+def test_a_prospect_named_by_a_5000_digit_number_is_read_as_text(tmp_path: Path) -> None:
+    from mdfollow.core.parse import parse_prospect
+
+    prospect, problems = parse_prospect(tmp_path / "n.md", f"---\nname: {'7' * 5000}\n---\n".encode())
+    assert problems == [] and prospect is not None and prospect.name == "7" * 5000
+
+
+def test_a_gap_of_thousands_of_digits_is_no_gap() -> None:
+    from mdfollow.core.config import parse_gap
+
+    assert parse_gap("9" * 5000 + "d") is None
+    assert parse_gap("0002w call") == Gap(2, "w", "call")
+    with pytest.raises(ConfigError, match=r"^mdfollow\.toml:1: reply: '9999"):
+        parse_config(PATH, f'reply = "{"9" * 5000}d"')

@@ -229,7 +229,7 @@ def test_a_value_cannot_break_the_front_matter() -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (b"---\nname: [unclosed\n---\n", "jane.md:3: broken YAML"),
+        (b"---\nname: [unclosed\n---\n", "jane.md:2: broken YAML"),
         (b"---\nname: Jo\nstatus: maybe\n---\n", "jane.md:3: unknown status"),
         (b"---\nname: Jo\n", "jane.md:1: front matter has no closing ---"),
         (b"# Jo\n", "not a prospect file"),

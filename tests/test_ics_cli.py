@@ -183,7 +183,7 @@ def test_an_unchanged_folder_gets_the_stored_feed_and_any_change_a_new_one(
     monkeypatch.setattr(ics, "build_feed", lambda *a, **k: builds.append(1) or real(*a, **k))
     again = run("ics")
     assert (again.stdout, again.stderr, builds) == (first.stdout, first.stderr, [])
-    assert "bad.md:3: broken YAML" in again.stderr  # warnings are kept with the feed
+    assert "bad.md:2: broken YAML" in again.stderr  # warnings are kept with the feed
     for changed in (lambda: run("ics", "--todo"), lambda: run("ics", today="2026-12-01")):
         assert changed().stdout != first.stdout
     jane.write_text(jane.read_text().replace("Jane", "Janet"))

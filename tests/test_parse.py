@@ -120,7 +120,7 @@ def test_prose_in_the_section_is_allowed_and_bad_items_are_errors() -> None:
 @pytest.mark.parametrize(
     ("text", "line", "message"),
     [
-        ("---\nname: [a\n---\n", 3, "broken YAML"),
+        ("---\nname: [a\n---\n", 2, "broken YAML"),
         ("---\n- a\n- b\n---\n", 2, "front matter must be key: value lines"),
         ("---\ncompany: X\n---\n", 1, "missing name"),
         ("---\nname: A\nstatus: maybe\n---\n", 3, "unknown status 'maybe'"),
@@ -222,4 +222,7 @@ def test_tags_as_obsidian_writes_them() -> None:
 
 def test_a_nul_byte_is_one_line_with_its_line_number() -> None:
     _, [problem] = parse(b"---\nname: A\nnote: x\x00y\n---\n")
-    assert (problem.line, problem.message) == (3, "broken YAML: character U+0000 is not allowed")
+    assert (problem.line, problem.message) == (
+        3,
+        "broken YAML: character U+0000 is not allowed (an invisible control character: delete it)",
+    )

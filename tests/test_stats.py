@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -148,7 +149,7 @@ def test_exhausted_prospects_count_as_dropped(write: WriteFile, run: RunCli) -> 
     assert data["dropped_early_share"] == 1.0
 
 
-def test_text_report_shows_bars_and_the_literature(write: WriteFile, run: RunCli) -> None:
+def test_text_report_shows_bars_and_the_often_quoted_figures(write: WriteFile, run: RunCli) -> None:
     write("ann.md", prospect_file("name: Ann\nstatus: won\nclosed: 2026-11-02", "2026-11-02 call: deal"))
     result = run("stats")
     assert result.exit_code == 0, result
@@ -157,6 +158,10 @@ def test_text_report_shows_bars_and_the_literature(write: WriteFile, run: RunCli
     assert first_row.split()[:4] == ["1", "█" * 24, "1", "100%"]
     assert first_row.split()[-1] == "2%"
     assert "48%" in result.stdout and "80%" in result.stdout
+    assert "often quoted*" in won.splitlines()[0] and "literature" not in result.stdout
+    assert result.stdout.rstrip().endswith(
+        "often-quoted sales figures with no traceable source: a yardstick, not a measurement"
+    )
     assert "\x1b[" not in result.stdout
 
 
@@ -249,3 +254,36 @@ def test_a_reopened_prospect_counts_every_touch(write: WriteFile, run: RunCli) -
     write("re.md", f"---\nname: Re\nstatus: active\nclosed: 2026-11-01\n---\n## Touches\n{touches}")
     figures = json.loads(run("stats", "--json").stdout)
     assert figures["touches_made"]["5-12"] == 1 and figures["touches_made"]["1"] == 0
+
+
+def test_stats_is_linear_in_the_touches_of_one_prospect(
+    write: WriteFile, run: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lateness schedules the prospect as it stood before each touch: re-reading the whole
+    log each time made 100,000 touches take minutes. Count the touches the scheduler reads."""
+    import time
+
+    from mdfollow.core import schedule
+
+    count = 50_000
+    start = dt.date(1950, 1, 1)
+    items = [
+        f"- {start + dt.timedelta(days=i // 2)} {'email in' if i % 7 == 3 else 'call'}: try {i}"
+        for i in range(count)
+    ]
+    write("big.md", "---\nname: Big\ncreated: 1950-01-01\n---\n## Touches\n" + "\n".join(items) + "\n")
+    read = []
+    real = schedule.LogSummary.of.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type[schedule.LogSummary], touches: Sequence[Touch]) -> schedule.LogSummary:
+        read.append(len(touches))
+        return real(cls, touches)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(schedule.LogSummary, "of", classmethod(counting))
+    began = time.perf_counter()
+    result = run("stats", "--json")
+    elapsed = time.perf_counter() - began
+    figures = json.loads(result.stdout)
+    assert figures["days_late_measured"] == count - count // 7 - (1 if count % 7 > 3 else 0)
+    assert sum(read) <= 2 * count, f"the scheduler read {sum(read)} touches for a log of {count}"
+    assert elapsed < 20, f"stats took {elapsed:.1f} s for {count} touches"

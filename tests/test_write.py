@@ -381,9 +381,12 @@ def test_an_unknown_or_ambiguous_prospect_exits_1(write: WriteFile, run: RunCli)
 @pytest.mark.parametrize(
     ("content", "reason"),
     [
-        (b"---\nname: Jo\ntags: [unclosed\n---\n", "jo.md:4: broken YAML"),
-        (b"---\nname: Jo\r\ncreated: 2026-02-30\r\n---\r\n", 'jo.md:3: created "2026-02-30" is not a date'),
-        (b"---\nname: Jo \xe9\n---\n", "jo.md:2: not UTF-8"),
+        (b"---\nname: Jo\ntags: [unclosed\n---\n", "jo.md has errors: line 3: broken YAML"),
+        (
+            b"---\nname: Jo\r\ncreated: 2026-02-30\r\n---\r\n",
+            'jo.md has errors: line 3: created "2026-02-30" is not a date',
+        ),
+        (b"---\nname: Jo \xe9\n---\n", "jo.md has errors: line 2: not UTF-8"),
     ],
 )
 def test_a_file_that_does_not_parse_is_never_written(

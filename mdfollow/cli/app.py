@@ -6,8 +6,10 @@ import datetime as dt
 import json
 import os
 import re
+import shutil
 import sys
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -16,6 +18,7 @@ from typer.core import TyperGroup
 
 from mdfollow import __version__
 from mdfollow.core.errors import MdfollowError
+from mdfollow.core.render import visible
 
 if TYPE_CHECKING:
     from mdfollow.store.folder import Folder
@@ -35,15 +38,60 @@ class _Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except MdfollowError as error:
-            typer.echo(f"mdfollow: {error.message}", err=True)
+            print_warning(f"mdfollow: {error.message}")
             raise typer.Exit(error.exit_code) from None
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            plain_placeholders(command)
+        return command
+
+
+OPTION_PLACEHOLDERS = {
+    **dict.fromkeys(("date", "next", "until", "since", "created", "today"), "DATE"),
+    "time": "HH:MM",
+    "for": "GAP",
+    "output": "FILE",
+}
+"""What the value of these options is, for their help; the others show TEXT, N or PATH."""
+
+
+def plain_placeholders(command: Any) -> None:
+    """Help shows `PROSPECT`, `TEXT`, `DATE` as Unix tools do, not Typer's `{prospect}` and
+    `<str>`: every argument is its name in capitals, every option the kind of value it takes."""
+    for param in command.params:
+        if isinstance(param, typer.core.TyperArgument):
+            if not isinstance(param, _PlainArgument):
+                param.__class__ = _PlainArgument
+        elif isinstance(param, typer.core.TyperOption) and param.metavar is None and not param.is_flag:
+            flag = max(param.opts, key=len).lstrip("-")
+            kind = getattr(param.type, "name", "")
+            number = kind.startswith(("int", "integer"))
+            param.metavar = OPTION_PLACEHOLDERS.get(flag) or (
+                "N" if number else "PATH" if kind == "path" else "TEXT"
+            )
+
+
+class _PlainArgument(typer.core.TyperArgument):
+    """An argument shown as `NAME` (required) or `[NAME]` (optional) in usage lines."""
+
+    def make_metavar(self, ctx: Any = None, *, usage: bool = False) -> str:
+        name = self.metavar or {"directory": "DIR"}.get(self.name or "", (self.name or "").upper())
+        if self.nargs != 1:
+            name += "..."
+        return f"[{name}]" if usage and not self.required else name
+
+    def get_usage_pieces(self, ctx: Any) -> list[str]:
+        """The usage line (older Typer releases build it without `usage=True`)."""
+        return [self.make_metavar(ctx, usage=True)]
 
 
 app = typer.Typer(
     cls=_Group,
     help="Plain-text sales follow-ups: who to contact next, and when.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -57,11 +105,21 @@ class Env:
     directory: Path | None
     today: dt.date
 
-    @property
+    @cached_property
     def root(self) -> Path:
-        from mdfollow.store.folder import find_root
+        """The folder from --dir, else found upwards; when no mdfollow.toml marks one, the
+        current folder, said on stderr (a command run in the wrong place then shows why)."""
+        from mdfollow.core.config import CONFIG_NAME
+        from mdfollow.store.folder import find_root, root_above
 
-        return find_root(Path("."), self.directory)
+        root = find_root(Path("."), self.directory)
+        marked = root_above(root.resolve()) is not None or os.path.lexists(root / CONFIG_NAME)
+        if self.directory is None and not marked:  # (a config that is not a file is refused later)
+            print_warning(
+                f"mdfollow: no {CONFIG_NAME} here or in a parent folder: using {root.resolve()} "
+                "(run `mdfollow init` there to mark your prospect folder)"
+            )
+        return root
 
     def load(self, *, warn: bool = True) -> Folder:
         """Load the folder, printing each problem to stderr as `path:line: message`."""
@@ -70,7 +128,7 @@ class Env:
         folder = load_cached_folder(self.root)
         if warn:
             for problem in folder.problems:
-                typer.echo(str(problem), err=True)
+                print_warning(str(problem))
         return folder
 
 
@@ -126,8 +184,40 @@ def env(ctx: typer.Context) -> Env:
     return obj
 
 
+def print_warning(text: str) -> None:
+    """One line on stderr; text from files in it is shown with `visible`, so it stays one line."""
+    typer.echo(visible(text), err=True)
+
+
+def skipped_note(folder: Folder) -> str:
+    """What a summary says about the files left out because of errors ("" when none)."""
+    from mdfollow.core.render import skipped_files
+
+    count = skipped_files(folder.problems, folder.prospects)
+    if not count:
+        return ""
+    return f"{count} file{' has' if count == 1 else 's have'} errors: run mdfollow check"
+
+
+def terminal_width() -> int | None:
+    """The columns a table may use: COLUMNS when set, the terminal's width on a terminal,
+    no limit in a pipe (a script or a file gets the whole table)."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
+
+
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
 def print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    """JSON keeps the exact text; the characters JSON may leave raw but a terminal would act
+    on (DEL and C1 controls, bidirectional controls, line separators) are written as `\\uXXXX` escapes."""
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    typer.echo(_JSON_UNSAFE.sub(lambda match: f"\\u{ord(match[0]):04x}", text))
 
 
 def use_color() -> bool:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mdfollow.cli.app import app, env
+from mdfollow.cli.app import app, env, print_warning
 
 if TYPE_CHECKING:
     from mdfollow.core.model import Config, FollowUp
@@ -64,7 +64,7 @@ def ics(
     options = (settings.today.isoformat(), str(todo), str(days), str(digest), str(zone))
     warnings, data = cached_output(root, "ics", folder_fingerprint(root, *options), make)
     for warning in warnings:
-        typer.echo(warning, err=True)
+        print_warning(warning)
     if output is None:
         typer.echo(data, nl=False)
     else:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mdfollow.cli.app import app, env
+from mdfollow.cli.app import app, env, print_warning
 from mdfollow.core.errors import MdfollowError
 
 if TYPE_CHECKING:
@@ -80,9 +80,9 @@ def import_contacts(
     typer.echo(f"{file}: {found.kind}, {found.encoding}, {plural(len(found.contacts), 'contact')}")
     new, skipped = plan_import(found.contacts, folder.prospects)
     for problem in found.problems:
-        typer.echo(str(problem), err=True)
+        print_warning(str(problem))
     for contact, reason in skipped:
-        typer.echo(f"{file}:{contact.line}: {reason}", err=True)
+        print_warning(f"{file}:{contact.line}: {reason}")
     if dry_run:
         for contact in new:
             typer.echo(f"would create: {_describe(contact)}")

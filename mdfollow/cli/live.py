@@ -16,16 +16,16 @@ from typing import Annotated
 
 import typer
 
-from mdfollow.cli.app import app, env
+from mdfollow.cli.app import app, env, print_warning
 from mdfollow.cli.feed import DaysOption, DigestOption, TodoOption, feed_builder
 
 
 def _log(message: str) -> None:
-    typer.echo(f"{time.strftime('%H:%M:%S')} {message}", err=True)
+    print_warning(f"{time.strftime('%H:%M:%S')} {message}")
 
 
 def _warn(message: str) -> None:
-    typer.echo(message, err=True)
+    print_warning(message)
 
 
 def _clock(ctx: typer.Context) -> Callable[[], dt.date]:

@@ -6,7 +6,16 @@ from typing import Annotated
 
 import typer
 
-from mdfollow.cli.app import JsonOption, app, env, print_json, use_color
+from mdfollow.cli.app import (
+    JsonOption,
+    app,
+    env,
+    print_json,
+    print_warning,
+    skipped_note,
+    terminal_width,
+    use_color,
+)
 from mdfollow.core import render
 from mdfollow.core.errors import MdfollowError
 from mdfollow.core.model import STATUSES
@@ -33,15 +42,19 @@ def due(
     else:
         horizon = add_days(today, days)
         items = [f for f in items if f.due is not None and (show_all or f.due <= horizon)]
+    skipped = skipped_note(folder)
     if as_json:
         print_json([render.due_json(f, today) for f in items])
+        if skipped:
+            print_warning(f"mdfollow: {skipped}")
         return
     if items:
-        typer.echo(render.due_table(items, today, use_color()))
+        typer.echo(render.due_table(items, today, use_color(), terminal_width()))
     if exhausted:
-        typer.echo(f"{len(items)} exhausted")
+        summary = f"{len(items)} exhausted"
     else:
-        typer.echo(render.due_summary(items, today) if items else "Nothing due. Well done.")
+        summary = render.due_summary(items, today) if items else "Nothing due. Well done."
+    typer.echo(f"{summary} · {skipped}" if skipped else summary)
 
 
 @app.command("list")
@@ -69,12 +82,16 @@ def list_prospects(
         key=lambda p: (p.name.casefold(), p.id),
     )
     items = [(p, follow_up(p, settings.today, folder.config)) for p in prospects]
+    skipped = skipped_note(folder)
     if as_json:
         print_json([render.list_json(p, f if f and f.due else None) for p, f in items])
+        if skipped:
+            print_warning(f"mdfollow: {skipped}")
         return
     if items:
-        typer.echo(render.list_table(items, settings.today, use_color()))
-    typer.echo(render.plural(len(items), "prospect"))
+        typer.echo(render.list_table(items, settings.today, use_color(), terminal_width()))
+    summary = render.plural(len(items), "prospect")
+    typer.echo(f"{summary} · {skipped}" if skipped else summary)
 
 
 @app.command()
@@ -104,11 +121,14 @@ def check(ctx: typer.Context) -> None:
 
     problems = check_folder(folder)
     for problem in problems:
-        typer.echo(str(problem))
+        typer.echo(render.visible(str(problem)))
     errors = sum(1 for p in problems if p.severity == "error")
     warnings = len(problems) - errors
+    skipped = render.skipped_files(problems, folder.prospects)
+    files = len(folder.prospects) + skipped
+    unread = f" ({skipped} not read as prospects)" if skipped else ""
     typer.echo(
-        f"{render.plural(len(folder.prospects), 'prospect')} checked: "
+        f"{render.plural(files, 'file')} checked{unread}: "
         f"{render.plural(errors, 'error')}, {render.plural(warnings, 'warning')}"
     )
     if errors:

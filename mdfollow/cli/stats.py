@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from mdfollow.cli.app import JsonOption, app, env, parse_date, print_json
+from mdfollow.cli.app import JsonOption, app, env, parse_date, print_json, print_warning, skipped_note
 
 
 @app.command()
@@ -22,14 +22,17 @@ def stats(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Follow-up discipline and conversion by touch number, beside the sales literature."""
+    """Follow-up discipline and conversion by touch number, beside often-quoted (unsourced) figures."""
     from mdfollow.core.stats import compute_stats, report, stats_json
 
     start = parse_date(since, "--since") if since else None
     settings = env(ctx)
     folder = settings.load()
     figures = compute_stats(folder.prospects, settings.today, folder.config, start)
+    skipped = skipped_note(folder)
     if as_json:
         print_json(stats_json(figures))
+        if skipped:
+            print_warning(f"mdfollow: {skipped}")
     else:
-        typer.echo(report(figures))
+        typer.echo(report(figures) + (f"\n\nNot counted: {skipped}" if skipped else ""))

@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mdfollow.cli.app import app, env, parse_date
+from mdfollow.cli.app import app, env, parse_date, print_warning
 from mdfollow.core.errors import MdfollowError
 from mdfollow.core.model import STATUSES, Problem, Prospect, when_text
+from mdfollow.core.render import visible
 
 if TYPE_CHECKING:
     from mdfollow.store.folder import Folder
@@ -61,7 +62,7 @@ def _when(text: str | None, option: str) -> When | None:
 
 def _warn(path: Path, line: int, message: str) -> None:
     """A likely mistake: said on stderr, yet the write it concerns is made."""
-    typer.echo(str(Problem(path, line, message, "warning")), err=True)
+    print_warning(str(Problem(path, line, message, "warning")))
 
 
 def _warn_next(prospect: Prospect, when: When, today: dt.date) -> None:
@@ -92,7 +93,7 @@ def _report(prospect: Prospect, folder: Folder, today: dt.date, done: str) -> No
     from mdfollow.core.render import describe_follow_up
     from mdfollow.core.schedule import follow_up
 
-    typer.echo(f"{prospect.path}: {done}")
+    typer.echo(visible(f"{prospect.path}: {done}"))
     typer.echo(f"next: {describe_follow_up(follow_up(prospect, today, folder.config), today)}")
 
 
@@ -164,7 +165,7 @@ def add(
         assert new is not None, "create_prospect wrote a file that parses"
         _warn_next(new, when, settings.today)
     _commit(folder, path, f"add: {name.strip()}")
-    typer.echo(str(path))
+    typer.echo(visible(str(path)))
 
 
 @app.command()

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from mdfollow.core.model import Config, Problem, Prospect
-from mdfollow.core.schedule import consumed_next
 
 
 class Loaded(Protocol):
@@ -21,18 +20,18 @@ class Loaded(Protocol):
 
 
 def check_folder(folder: Loaded) -> list[Problem]:
-    """Every problem in the folder, in path and line order: load problems plus lint."""
+    """Every problem in the folder, in path and line order: load problems plus lint.
+
+    A `next` on or before the latest touch is not reported: logging the touch it asked for
+    consumes it, which is the normal course. A file cannot tell whether it was already past
+    when it was written; `log --next` and `snooze` warn about that at the time they write it.
+    """
     config = folder.config
     problems = list(folder.problems)
     for prospect in folder.prospects:
         line = prospect.line_of
         if prospect.status == "dnc" and prospect.next:
             message = "status is dnc (do not contact): next is ignored"
-            problems.append(Problem(prospect.path, line("next"), message, "warning"))
-        elif consumed_next(prospect):
-            latest = prospect.last_touch
-            assert latest is not None
-            message = f"next {prospect.next} is not after the latest touch ({latest.date}): ignored"
             problems.append(Problem(prospect.path, line("next"), message, "warning"))
         if prospect.cadence and prospect.cadence not in config.cadences:
             known = ", ".join(sorted(config.cadences))

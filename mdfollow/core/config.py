@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import calendar as calendar_module
 import datetime as dt
+import os
 import re
+import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import replace
@@ -55,8 +58,16 @@ digest = false          # one "Follow-ups (N)" event a day instead of one per pr
 autocommit = false      # commit each file mdfollow changes
 """
 
+_WEEKDAY_NAMES = {
+    **{name: index for index, name in enumerate(WEEKDAYS)},
+    **{name: index for index, name in enumerate(calendar_module.day_name[i].lower() for i in range(7))},
+}
+"""`mon` or `monday`; nothing else ("monkey" starts like Monday but is not a day)."""
+
 MAX_GAP = 9999
 """The largest count in a gap: 9999 months is already centuries; more is a typo."""
+MAX_DURATION = dt.timedelta(days=1)
+"""The longest calendar event: a follow-up is a call or a visit, not a week."""
 _GAP = re.compile(r"^\s*(\d+)\s*([dwm])(?:\s+([\w-]+))?\s*$", re.IGNORECASE)
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _DURATION = re.compile(r"^(?:(\d+)h)?\s*(?:(\d+)m(?:in)?)?$")
@@ -75,8 +86,8 @@ class ConfigError(MdfollowError):
 def parse_gap(text: str) -> Gap | None:
     """`"2w call"` → Gap(2, "w", "call"); None when the text is not a gap."""
     match = _GAP.match(text)
-    if not match or not 0 < int(match[1]) <= MAX_GAP:
-        return None
+    if not match or len(match[1].lstrip("0")) > len(str(MAX_GAP)) or not 0 < int(match[1]) <= MAX_GAP:
+        return None  # (the length first: int() refuses thousands of digits with a ValueError)
     unit: Any = match[2].lower()
     return Gap(int(match[1]), unit, match[3].lower() if match[3] else None)
 
@@ -85,11 +96,24 @@ def load_config(root: Path) -> tuple[Config, list[Problem]]:
     """Read `root/mdfollow.toml` if it exists; warnings for unknown keys."""
     path = root / CONFIG_NAME
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; only a regular file is read.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         return DEFAULT_CONFIG, []
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read: {error}") from None
+    except OSError as error:
+        raise ConfigError(f"{path}:1: cannot read: {error.strerror or error}") from None
+    with os.fdopen(descriptor, "rb") as file:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise ConfigError(f"{path}:1: not a regular file (a FIFO, device or folder): cannot be read")
+        try:
+            data = file.read()
+        except OSError as error:
+            raise ConfigError(f"{path}:1: cannot read: {error.strerror or error}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 (byte 0x{data[error.start]:02x})") from None
     return parse_config(path, text)
 
 
@@ -103,7 +127,46 @@ def parse_config(path: Path, text: str) -> tuple[Config, list[Problem]]:
         if where:
             message, line = f"{message[: where.start()]} (column {where[2]})", where[1]
         raise ConfigError(f"{path}:{line}: {message}") from None
+    except RecursionError:
+        deep = _first_line(text, re.compile(r"[\[{]\s*[\[{]\s*[\[{]"))
+        raise ConfigError(f"{path}:{deep}: arrays or tables nested too deeply") from None
+    except ValueError:  # an integer of thousands of digits (int() refuses past 4,300)
+        long = _first_line(text, re.compile(r"\d{1000}"))
+        raise ConfigError(f"{path}:{long}: a number with too many digits") from None
     return _Reader(path, text).config(data, DEFAULT_CONFIG.cadences)
+
+
+def _first_line(text: str, pattern: re.Pattern[str]) -> int:
+    """The first line (1-based) where `pattern` is found, or 1."""
+    found = pattern.search(text)
+    return text.count("\n", 0, found.start()) + 1 if found else 1
+
+
+_KEY_PART = r"""(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')"""
+_DOTTED = rf"{_KEY_PART}(?:\s*\.\s*{_KEY_PART})*"
+_TABLE_LINE = re.compile(rf"^\s*\[\[?\s*({_DOTTED})\s*\]\]?")
+_KEY_LINE = re.compile(rf"^\s*({_DOTTED})\s*=")
+
+
+def _split_key(dotted: str) -> list[str]:
+    """`cadences."big deals".gaps` → ["cadences", "big deals", "gaps"]."""
+    return [part.strip("\"'") for part in re.findall(_KEY_PART, dotted)]
+
+
+def _key_lines(lines: list[str]) -> dict[tuple[str, ...], int]:
+    """The first line (1-based) of every table header and key, by its full dotted path."""
+    found: dict[tuple[str, ...], int] = {}
+    table: tuple[str, ...] = ()
+    for number, line in enumerate(lines, 1):
+        header = _TABLE_LINE.match(line)
+        if header:
+            table = tuple(_split_key(header[1]))
+            found.setdefault(table, number)
+            continue
+        key = _KEY_LINE.match(line)
+        if key:
+            found.setdefault((*table, *_split_key(key[1])), number)
+    return found
 
 
 class _Reader:
@@ -113,13 +176,19 @@ class _Reader:
         self.path = path
         self.lines = text.splitlines()
         self.problems: list[Problem] = []
+        self.key_lines: dict[tuple[str, ...], int] | None = None
 
     def line_of(self, key: str) -> int:
-        leaf = key.rsplit(".", 1)[-1].split("[", 1)[0]
-        pattern = re.compile(rf"^\s*(?:\[\s*)?[\w.\"-]*\b{re.escape(leaf)}\b\"?\s*[=\].]")
-        for number, line in enumerate(self.lines, 1):
-            if pattern.match(line):
-                return number
+        """The line where `key` (dotted, as in `cadences.x.gaps[1]`) is set, read from the
+        tables as TOML nests them: a key counts only under its own table's header. A key
+        not written line by line (inside an inline table) gets its nearest written parent."""
+        if self.key_lines is None:
+            self.key_lines = _key_lines(self.lines)
+        parts = tuple(part.split("[", 1)[0] for part in key.split("."))
+        while parts:
+            if parts in self.key_lines:
+                return self.key_lines[parts]
+            parts = parts[:-1]
         return 1
 
     def fail(self, key: str, message: str) -> ConfigError:
@@ -188,6 +257,12 @@ class _Reader:
         match = _DURATION.match(duration_text.strip())
         if not duration_text.strip() or not match or not (match[1] or match[2]):
             raise self.fail("calendar.duration", f"{duration_text!r} is not a duration (e.g. 15m, 1h)")
+        hours, minutes = (match[1] or "0").lstrip("0"), (match[2] or "0").lstrip("0")
+        if len(hours) > 2 or len(minutes) > 4:  # before int(): 5,000 digits is a ValueError
+            raise self.fail("calendar.duration", f"{duration_text!r} is longer than a day")
+        duration = dt.timedelta(hours=int(hours or 0), minutes=int(minutes or 0))
+        if duration > MAX_DURATION:
+            raise self.fail("calendar.duration", f"{duration_text!r} is longer than a day")
         overdue = self.typed(table, "overdue", str, default.overdue, "calendar.overdue")
         if overdue not in ("today", "keep"):
             raise self.fail("calendar.overdue", f'expected "today" or "keep", got {overdue!r}')
@@ -195,7 +270,7 @@ class _Reader:
             name=self.typed(table, "name", str, default.name, "calendar.name"),
             timezone=timezone,
             time=self.clock(self.typed(table, "time", str, "", "calendar.time"), "calendar.time"),
-            duration=dt.timedelta(hours=int(match[1] or 0), minutes=int(match[2] or 0)),
+            duration=duration,
             alarm=self.clock(self.typed(table, "alarm", str, "09:00", "calendar.alarm"), "calendar.alarm"),
             overdue=overdue,
             digest=self.typed(table, "digest", bool, default.digest, "calendar.digest"),
@@ -206,9 +281,10 @@ class _Reader:
         workday_names = self.typed(data, "workdays", list, list(WEEKDAYS[:5]), "workdays")
         workdays = set()
         for name in workday_names:
-            if not isinstance(name, str) or name.lower()[:3] not in WEEKDAYS:
-                raise self.fail("workdays", f"{name!r} is not a weekday (mon … sun)")
-            workdays.add(WEEKDAYS.index(name.lower()[:3]))
+            day = _WEEKDAY_NAMES.get(name.strip().lower()) if isinstance(name, str) else None
+            if day is None:
+                raise self.fail("workdays", f"{name!r} is not a weekday (mon … sun, or monday … sunday)")
+            workdays.add(day)
         if not workdays:
             raise self.fail("workdays", "needs at least one day")
         cadences = dict(base)

@@ -47,6 +47,16 @@ _Loader.add_implicit_resolver(
     list("-+0123456789."),
 )
 
+
+def _int_or_text(loader: Any, node: Any) -> Any:
+    """A number of more digits than Python converts (4,300) stays text: `name: 1111…` is odd
+    but not an error worth losing the prospect over."""
+    value = loader.construct_scalar(node)
+    return value if len(value) > 1000 else loader.construct_yaml_int(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _int_or_text)
+
 _YAML = YAMLHandler()
 _HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -83,6 +93,8 @@ class Layout:
     section_start: int | None
     section_end: int | None
     ignored_section: int | None = None
+    near_misses: tuple[tuple[int, int], ...] = ()
+    """(index, level) of headings that look like the Touches heading but are not it."""
 
 
 class _Invalid(Exception):
@@ -96,6 +108,32 @@ def has_front_matter(data: bytes) -> bool:
     data = data.removeprefix(BOM)
     first = data.split(b"\n", 1)[0]
     return first.rstrip(b" \t\r") == b"---"
+
+
+_WIDE_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+
+
+def unread_prospect(path: Path, data: bytes) -> list[Problem]:
+    """A file with no front matter that is a prospect all the same, saved in a form mdfollow
+    does not read: UTF-16 or UTF-32 (with a BOM), or CR-only line endings. An error, so that
+    the file is counted and reported instead of silently ignored."""
+    for bom, codec in _WIDE_BOMS:
+        if data.startswith(bom):
+            start = data[:256].decode(codec, "ignore").lstrip("\ufeff")
+            if start.split("\n", 1)[0].strip() == "---":
+                return [
+                    Problem(path, 1, f"the file is saved as {codec.upper()}: save it as UTF-8 to be read")
+                ]
+            return []
+    if data.removeprefix(BOM).startswith(b"---\r") and b"\n" not in data[:4096]:
+        message = "lines end in CR only (old Mac style): save it with LF or CRLF line endings to be read"
+        return [Problem(path, 1, message)]
+    return []
 
 
 def decode(data: bytes) -> str:
@@ -125,18 +163,29 @@ def layout(text: str) -> Layout:
         raise _Invalid(1, "front matter has no closing ---")
     start = end = ignored = None
     level = 0
+    near: list[tuple[int, int]] = []
     for index, heading_level, title in _headings(lines, front_end + 1):
+        if title.lower() != "touches" and _looks_like_touches(title):
+            near.append((index, heading_level))
         if start is None:
             if title.lower() == "touches":
                 start, level = index, heading_level
         elif end is None and heading_level <= level:
             end = index
-        if end is not None and title.lower() == "touches" and index >= end:
+        if end is not None and title.lower() == "touches" and index >= end and ignored is None:
             ignored = index
-            break
     if start is not None and end is None:
         end = len(lines)
-    return Layout(lines, front_end, start, end, ignored)
+    if start is not None and end is not None:  # a sub-heading inside the log: its items are read
+        near = [(index, heading_level) for index, heading_level in near if not start < index < end]
+    return Layout(lines, front_end, start, end, ignored, tuple(near))
+
+
+def _looks_like_touches(title: str) -> bool:
+    """`Touches log`, `Touch`, `touches:`, `**Touches**`: a heading meant as the touch log
+    whose items would silently not be read."""
+    words = re.findall(r"[^\W\d_]+", title.lower())
+    return bool(words) and words[0].startswith("touch")
 
 
 def _headings(lines: Sequence[str], first: int) -> Iterator[tuple[int, int, str]]:
@@ -187,6 +236,13 @@ def parse_prospect(path: Path, data: bytes) -> tuple[Prospect | None, list[Probl
     if shape.ignored_section is not None:
         message = "a second Touches section is not read: move its items into the first"
         problems.append(Problem(path, shape.ignored_section + 1, message, "warning"))
+    for index, level in shape.near_misses:
+        heading = shape.lines[index].strip()
+        message = (
+            f'heading "{heading}" is not the touch log, so its items are not read: '
+            f'name it exactly "{"#" * level} Touches"'
+        )
+        problems.append(Problem(path, index + 1, message, "warning"))
     log = sorted(_touches(path, shape, problems), key=lambda touch: touch.sort_key)
     prospect = Prospect(
         id=path.stem,
@@ -210,23 +266,104 @@ def _load_front_matter(shape: Layout) -> dict[str, Any]:
     try:
         data = load_yaml(text)
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 2 if mark else 1
-        raise _Invalid(line, f"broken YAML: {error.problem or error.context}") from None
+        line, hint = yaml_hint(error, shape.lines[1 : shape.front_end])
+        raise _Invalid(line + 2, f"broken YAML: {hint}") from None
     except yaml.reader.ReaderError as error:
         line = text[: error.position].count("\n") + 2
         code = error.character if isinstance(error.character, int) else ord(error.character)
-        raise _Invalid(line, f"broken YAML: character U+{code:04X} is not allowed") from None
-    except (yaml.YAMLError, ValueError, TypeError, RecursionError) as error:
+        raise _Invalid(
+            line,
+            f"broken YAML: character U+{code:04X} is not allowed (an invisible control character: delete it)",
+        ) from None
+    except RecursionError:
+        raise _Invalid(1, "broken YAML: lists or mappings nested too deeply") from None
+    except (yaml.YAMLError, ValueError, TypeError) as error:
         raise _Invalid(1, f"broken YAML: {str(error).splitlines()[0]}") from None
     if data is None:
         data = {}
+    for key, value in data.items() if isinstance(data, dict) else [(None, data)]:
+        if _too_deep(value):
+            line = _key_lines(shape.lines[1 : shape.front_end])[0].get(str(key), 1)
+            raise _Invalid(line, "broken YAML: lists or mappings nested too deeply")
     if not isinstance(data, dict):
         raise _Invalid(2, f"front matter must be key: value lines, not a {type(data).__name__}")
     for key in data:
         if not isinstance(key, str):
             raise _Invalid(1, f"front matter key {key!r} is not text (quote it)")
     return data
+
+
+_STARTS_AT_CONTEXT = (
+    "could not find expected ':'",
+    "found unexpected end of stream",
+    "did not find expected ','",
+)
+
+
+def yaml_hint(error: yaml.MarkedYAMLError, lines: Sequence[str]) -> tuple[int, str]:
+    """The 0-based line of a YAML error in the front matter, and what to do about it in
+    words a salesperson understands (PyYAML's own wording only when no hint fits)."""
+    problem = error.problem or error.context or "not valid"
+    mark = error.problem_mark or error.context_mark
+    if error.context_mark is not None and problem.startswith(_STARTS_AT_CONTEXT):
+        mark = error.context_mark  # where the unfinished key, quote or list began
+    index = min(mark.line if mark is not None else 0, max(len(lines) - 1, 0))  # at the end: its last line
+    line = lines[index] if index < len(lines) else ""
+    column = mark.column if mark is not None else 0
+    if "tab" in problem or "\t" in line[: len(line) - len(line.lstrip())]:
+        hint = "indent with spaces, not tabs"
+    elif problem.startswith("mapping values are not allowed"):
+        hint = (
+            "this line is indented: keys start at the beginning of the line"
+            if line[:1] in (" ", "\t")
+            else 'a value with a colon needs quotes (key: "text: more text")'
+        )
+    elif "cannot start any token" in problem:
+        char = line[column : column + 1] or "this character"
+        hint = f'a value starting with {char} needs quotes (key: "{char}…")'
+    elif "undefined alias" in problem:
+        hint = 'a value starting with * needs quotes (key: "*…")'
+    elif problem.startswith("could not find expected ':'"):
+        hint = "this line is not `key: value` (add the colon, or join it to the line above)"
+    elif problem.startswith("found unexpected end of stream"):
+        hint = "a quote opened here is not closed"
+    elif problem.startswith("did not find expected ','"):
+        shape = "[list]" if problem.rstrip("'").endswith("]") else "{mapping}"
+        hint = f"a {shape} opened here is not closed, or an item in it needs quotes"
+    elif problem.startswith("did not find expected key"):
+        hint = (
+            "text after a quoted value: quote the whole value (key: \"'Jane' Doe\")"
+            if any(quote in line[:column] for quote in "'\"")
+            else "unexpected text here: put the whole value in quotes"
+        )
+    elif "nesting depth" in problem:
+        hint = "lists or mappings nested too deeply"
+    elif problem.startswith("did not find expected node content"):
+        hint = "a value is unfinished here (a [ or { that is not closed?)"
+    elif "indicator" in problem:
+        hint = "a list item (- …) is not lined up with the ones above it"
+    else:
+        hint = problem
+    return index, hint
+
+
+MAX_DEPTH = 50
+"""Nesting a front matter value may have: real ones are one or two deep, and a thousand
+levels (which some libyaml releases accept) would overflow the stack of whatever walks them."""
+
+
+def _too_deep(data: Any) -> bool:
+    """Whether lists and mappings nest deeper than MAX_DEPTH (walked without recursion)."""
+    stack = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+    return False
 
 
 def _key_lines(front_lines: Sequence[str]) -> tuple[dict[str, int], list[tuple[str, int]]]:

@@ -7,9 +7,32 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
-from mdfollow.core.model import FollowUp, Prospect, Touch, when_text
+from mdfollow.core.model import FollowUp, Problem, Prospect, Touch, when_text
 
 RED, DIM, BOLD, RESET = "\x1b[31m", "\x1b[2m", "\x1b[1m", "\x1b[0m"
+
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+"""Characters that reorder the text around them: a name holding U+202E reads backwards."""
+
+
+def visible(text: str) -> str:
+    """Text from a file made safe for a terminal: control characters (ESC, CR, newline…),
+    bidirectional controls and line separators appear as `\\x1b` / `\\u202e`, so a name,
+    note or file name can neither drive the terminal nor forge a line; an undecodable byte
+    of a file name (a lone surrogate) appears as U+FFFD. Used for every human output."""
+    if text.isprintable():
+        return text
+    out = []
+    for char in text:
+        category = unicodedata.category(char)
+        if category == "Cs":
+            out.append("\ufffd")
+        elif category in ("Cc", "Zl", "Zp") or char in BIDI_CONTROLS:
+            code = ord(char)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(char)
+    return "".join(out)
 
 
 def iso(value: dt.date | dt.time | None) -> str | None:
@@ -34,6 +57,8 @@ def due_json(follow_up: FollowUp, today: dt.date) -> dict[str, Any]:
         "channel": follow_up.channel,
         "reason": follow_up.reason,
         "path": str(prospect.path),
+        "phone": prospect.phones[0] if prospect.phones else None,
+        "email": prospect.emails[0] if prospect.emails else None,
     }
 
 
@@ -109,13 +134,48 @@ def width(text: str) -> int:
     )
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]], styles: Sequence[str] = ()) -> str:
-    """Left-aligned columns; `styles[i]` (ANSI codes) wraps row i when given."""
+def clip(text: str, limit: int) -> str:
+    """The text cut to `limit` terminal columns, ending in "…" when cut."""
+    if width(text) <= limit:
+        return text
+    out, used = [], 0
+    for char in text:
+        size = width(char)
+        if used + size > limit - 1:
+            break
+        out.append(char)
+        used += size
+    return "".join(out) + "…"
+
+
+def table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    styles: Sequence[str] = (),
+    *,
+    max_width: int | None = None,
+    drop: Sequence[int] = (),
+    shrink: Sequence[int] = (),
+) -> str:
+    """Left-aligned columns; `styles[i]` (ANSI codes) wraps row i when given.
+
+    Every cell is shown with `visible`. With `max_width`, a table too wide first narrows the
+    `shrink` columns (cells cut with "…") to 10 columns each, then leaves out the `drop`
+    columns in that order, then narrows the `shrink` columns further, so that no line wraps.
+    """
+    headers = [visible(h) for h in headers]
+    rows = [[visible(c) for c in r] for r in rows]
     widths = [max([width(h)] + [width(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    shown = list(range(len(headers)))
+    if max_width is not None:
+        _fit(widths, shown, max_width, drop, shrink)
 
     def line(cells: Sequence[str]) -> str:
-        padded = [c + " " * (w - width(c)) for c, w in zip(cells, widths, strict=True)]
-        return "  ".join(padded).rstrip()
+        parts = []
+        for i in shown:
+            cell = clip(cells[i], widths[i])
+            parts.append(cell + " " * (widths[i] - width(cell)))
+        return "  ".join(parts).rstrip()
 
     out = [line(headers)]
     for index, row in enumerate(rows):
@@ -124,12 +184,63 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], styles: Sequenc
     return "\n".join(out)
 
 
+def _fit(widths: list[int], shown: list[int], limit: int, drop: Sequence[int], shrink: Sequence[int]) -> None:
+    """Narrow and leave out columns (in place) until a line fits in `limit` columns: the
+    fewest columns left out, then the narrowed ones given back as much room as fits."""
+    natural = list(widths)
+    narrowed = [i for i in shrink if natural[i] > _NARROW]
+
+    def total() -> int:
+        return sum(widths[i] for i in shown) + 2 * (len(shown) - 1)
+
+    for i in narrowed:
+        widths[i] = _NARROW
+    for column in drop:
+        if total() <= limit:
+            break
+        if column in shown:
+            shown.remove(column)
+    while total() < limit:
+        growing = [i for i in narrowed if i in shown and widths[i] < natural[i]]
+        if not growing:
+            break
+        widths[min(growing, key=lambda i: widths[i])] += 1
+    while total() > limit:
+        candidates = [i for i in shrink if i in shown and widths[i] > 3]
+        if not candidates:
+            break
+        widths[max(candidates, key=lambda i: widths[i])] -= 1
+
+
+_NARROW = 10
+"""Columns a name or company keeps before a table leaves out whole columns to fit."""
+
+
 def _one_line(text: str | None, limit: int = 30) -> str:
     text = (text or "").replace("\n", " ")
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def due_table(follow_ups: Sequence[FollowUp], today: dt.date, color: bool) -> str:
+PHONE_CHANNELS = frozenset({"call", "text", "sms", "phone", "whatsapp"})
+"""Channels reached on the phone number; every other channel on the email address."""
+
+
+def contact_of(follow_up: FollowUp) -> str:
+    """What a call sheet shows for the row: the phone for a call or text, else the email,
+    and the other one when the preferred one is missing."""
+    prospect = follow_up.prospect
+    phone = prospect.phones[0] if prospect.phones else ""
+    email = prospect.emails[0] if prospect.emails else ""
+    if follow_up.channel in PHONE_CHANNELS:
+        return phone or email
+    return email or phone
+
+
+def due_table(
+    follow_ups: Sequence[FollowUp], today: dt.date, color: bool, max_width: int | None = None
+) -> str:
+    """The call sheet. Narrower than its natural width, it leaves out WHY, COMPANY, TOUCH,
+    CONTACT and CHANNEL in that order, after cutting names and companies to 10 columns."""
     rows, styles = [], []
     for f in follow_ups:
         late = f.overdue_days(today)
@@ -142,11 +253,20 @@ def due_table(follow_ups: Sequence[FollowUp], today: dt.date, color: bool) -> st
                 f.channel or "",
                 _one_line(f.prospect.name),
                 _one_line(f.prospect.company),
+                contact_of(f),
                 f.reason,
             ]
         )
         styles.append((RED if late else BOLD if f.due == today else "") if color else "")
-    return table(["DUE", "", "TOUCH", "CHANNEL", "NAME", "COMPANY", "WHY"], rows, styles)
+    headers = ["DUE", "", "TOUCH", "CHANNEL", "NAME", "COMPANY", "CONTACT", "WHY"]
+    return table(headers, rows, styles, max_width=max_width, drop=(7, 5, 2, 6, 3), shrink=(4, 5))
+
+
+def skipped_files(problems: Sequence[Problem], prospects: Sequence[Prospect]) -> int:
+    """Files left out of every listing because of an error (a prospect loaded with a bad
+    touch line is still listed, so it does not count)."""
+    loaded = {prospect.path for prospect in prospects}
+    return len({p.path for p in problems if p.severity == "error" and p.path not in loaded})
 
 
 def plural(count: int, noun: str) -> str:
@@ -164,7 +284,14 @@ def due_summary(follow_ups: Sequence[FollowUp], today: dt.date) -> str:
     return ", ".join(parts)
 
 
-def list_table(items: Sequence[tuple[Prospect, FollowUp | None]], today: dt.date, color: bool) -> str:
+def list_table(
+    items: Sequence[tuple[Prospect, FollowUp | None]],
+    today: dt.date,
+    color: bool,
+    max_width: int | None = None,
+) -> str:
+    """One line per prospect. Narrower than its natural width, it leaves out LAST, TOUCHES,
+    COMPANY and STATUS in that order, after cutting names and companies to 10 columns."""
     rows, styles = [], []
     for prospect, f in items:
         last = prospect.last_touch
@@ -181,11 +308,12 @@ def list_table(items: Sequence[tuple[Prospect, FollowUp | None]], today: dt.date
         )
         overdue = f is not None and f.due is not None and f.due < today
         styles.append((RED if overdue else DIM if f is None else "") if color else "")
-    return table(["ID", "NAME", "COMPANY", "STATUS", "TOUCHES", "LAST", "DUE"], rows, styles)
+    headers = ["ID", "NAME", "COMPANY", "STATUS", "TOUCHES", "LAST", "DUE"]
+    return table(headers, rows, styles, max_width=max_width, drop=(5, 4, 2, 3), shrink=(1, 2))
 
 
 def show_text(prospect: Prospect, follow_up: FollowUp | None, today: dt.date) -> str:
-    title = prospect.name + (f", {prospect.company}" if prospect.company else "")
+    title = visible(prospect.name + (f", {prospect.company}" if prospect.company else ""))
     lines = [title, "=" * width(title)]
     fields = [
         ("id", prospect.id),
@@ -201,7 +329,7 @@ def show_text(prospect: Prospect, follow_up: FollowUp | None, today: dt.date) ->
         ("closed", iso(prospect.closed) or ""),
         ("next", when_text(prospect.next, prospect.next_time) if prospect.next else ""),
     ]
-    lines += [f"{key + ':':9} {value}" for key, value in fields if value]
+    lines += [f"{key + ':':9} {visible(value)}" for key, value in fields if value]
     lines.append("")
     lines.append(f"due:      {describe_follow_up(follow_up, today)}")
     log = prospect.log
@@ -209,8 +337,9 @@ def show_text(prospect: Prospect, follow_up: FollowUp | None, today: dt.date) ->
         lines += ["", f"touches ({len(prospect.touches)}):"]
         for touch in log:
             arrow = " " if touch.is_note else "←" if touch.direction == "in" else "→"
-            note = touch.note.replace("\n", "\n" + " " * 16)
-            lines.append(f"  {when_text(touch.date, touch.time)} {arrow} {touch.channel}: {note}")
+            first, *more = touch.note.split("\n")
+            lines.append(f"  {when_text(touch.date, touch.time)} {arrow} {touch.channel}: {visible(first)}")
+            lines += [" " * 16 + visible(part) for part in more]
     return "\n".join(lines)
 
 

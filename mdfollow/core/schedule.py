@@ -4,9 +4,32 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
-from mdfollow.core.model import Cadence, Config, FollowUp, Gap, Prospect, Reason
+from mdfollow.core.model import Cadence, Config, FollowUp, Gap, Prospect, Reason, Touch
+
+
+@dataclass(frozen=True, slots=True)
+class LogSummary:
+    """What SPEC §3's rules read from a touch log: the number of outbound touches, the latest
+    touch and the latest outbound one. `stats` keeps one up to date touch by touch, so that
+    scheduling a prospect as it stood before each touch stays linear in the log's length."""
+
+    outbound: int = 0
+    latest: Touch | None = None
+    latest_out: Touch | None = None
+
+    @classmethod
+    def of(cls, touches: Sequence[Touch]) -> LogSummary:
+        outbound = [t for t in touches if t.direction == "out"]
+        return cls(len(outbound), touches[-1] if touches else None, outbound[-1] if outbound else None)
+
+    def after(self, touch: Touch) -> LogSummary:
+        """The summary once `touch` (later in log order than all before it) is added."""
+        if touch.direction == "out":
+            return LogSummary(self.outbound + 1, touch, touch)
+        return LogSummary(self.outbound, touch, self.latest_out)
 
 
 def add_gap(day: dt.date, gap: Gap) -> dt.date:
@@ -44,12 +67,15 @@ def cadence_of(prospect: Prospect, config: Config) -> Cadence:
     return config.cadences.get(name) or config.cadences["default"]
 
 
-def follow_up(prospect: Prospect, today: dt.date, config: Config) -> FollowUp | None:
+def follow_up(
+    prospect: Prospect, today: dt.date, config: Config, log: LogSummary | None = None
+) -> FollowUp | None:
     """The prospect's next follow-up, or None when it is never due (dnc, or lost without a
-    live `next`); an exhausted cadence gives a follow-up whose `due` is None."""
-    outbound = prospect.outbound
-    touch = len(outbound) + 1
-    latest = prospect.last_touch
+    live `next`); an exhausted cadence gives a follow-up whose `due` is None. `log`, when
+    given, stands for the prospect's touches (see `LogSummary`)."""
+    summary = LogSummary.of(prospect.touches) if log is None else log
+    touch = summary.outbound + 1
+    latest = summary.latest
     next_is_live = prospect.next is not None and (latest is None or prospect.next > latest.date)
 
     def due(day: dt.date, reason: Reason, channel: str | None = None) -> FollowUp:
@@ -64,13 +90,13 @@ def follow_up(prospect: Prospect, today: dt.date, config: Config) -> FollowUp | 
         return due(prospect.next, "next")
     if latest is not None and latest.direction == "in":
         return due(add_gap(latest.date, config.reply), "reply", latest.channel)
-    if not outbound:
+    if summary.latest_out is None:
         return due(prospect.created or today, "new")
-    gap = cadence_of(prospect, config).gap(len(outbound))
+    gap = cadence_of(prospect, config).gap(summary.outbound)
     if gap is None:
         return FollowUp(prospect, None, "exhausted", touch)
     reason: Reason = "keep-in-touch" if prospect.status == "won" else "cadence"
-    return due(add_gap(outbound[-1].date, gap), reason, gap.channel)
+    return due(add_gap(summary.latest_out.date, gap), reason, gap.channel)
 
 
 def schedule(prospects: Iterable[Prospect], today: dt.date, config: Config) -> list[FollowUp]:

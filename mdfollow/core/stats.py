@@ -15,7 +15,7 @@ from typing import Any
 
 from mdfollow.core.model import STATUSES, Config, Prospect, Touch
 from mdfollow.core.render import table
-from mdfollow.core.schedule import follow_up
+from mdfollow.core.schedule import LogSummary, follow_up
 
 TOUCH_BUCKETS = ("0", "1", "2", "3", "4", "5-12", "13+")
 STOP_BUCKETS = ("0-1", "2", "3", "4+")
@@ -23,10 +23,15 @@ EARLY_STOPS = ("0-1", "2", "3")
 
 REFERENCE_STOPPED_AFTER: Mapping[str, float] = {"0-1": 0.48, "2": 0.25, "3": 0.12, "4+": 0.10}
 """Salespeople by the contact they give up after: 48% never follow up, 25% stop after the
-2nd contact, 12% after the 3rd, only 10% go past three (the figures SPEC's preamble cites)."""
+2nd contact, 12% after the 3rd, only 10% go past three. Often quoted in sales writing, with
+no traceable study behind them: shown as a yardstick, labelled as unsourced."""
 
 REFERENCE_WON_AT_TOUCH: Mapping[str, float] = {"1": 0.02, "2": 0.03, "3": 0.05, "4": 0.10, "5-12": 0.80}
-"""Sales by the contact they close on: 2% on the 1st, 3% 2nd, 5% 3rd, 10% 4th, 80% 5th-12th."""
+"""Sales by the contact they close on: 2% on the 1st, 3% 2nd, 5% 3rd, 10% 4th, 80% 5th-12th.
+Often quoted, unsourced, like `REFERENCE_STOPPED_AFTER`."""
+
+REFERENCE_LABEL = "often quoted*"
+REFERENCE_NOTE = "* often-quoted sales figures with no traceable source: a yardstick, not a measurement"
 
 
 def touch_bucket(count: int) -> str:
@@ -124,12 +129,14 @@ def compute_stats(
             won_at_touch[touch_bucket(made)] += 1
         if (prospect.status == "lost" or (prospect.status == "active" and is_exhausted)) and in_period:
             stopped_after[stop_bucket(made)] += 1
+        log = LogSummary()
         for index, touch in enumerate(prospect.touches):
+            before, log = log, log.after(touch)
             if since is not None and touch.date < since:
                 continue
             _count_channel(channels, prospect.touches, index)
             if touch.direction == "out":
-                late = days_late_of(prospect, index, config)
+                late = days_late_of(prospect, index, config, before)
                 if late is not None:
                     days_late.append(late)
     return Stats(
@@ -167,27 +174,30 @@ def _count_channel(channels: dict[str, ChannelFigures], touches: Sequence[Touch]
     channels[touch.channel] = replace(figures, out=figures.out + 1, answered=figures.answered + answered)
 
 
-def days_late_of(prospect: Prospect, index: int, config: Config) -> int | None:
+def days_late_of(
+    prospect: Prospect, index: int, config: Config, before_log: LogSummary | None = None
+) -> int | None:
     """How many days after its due date outbound touch `index` was made (0 when on time or early).
 
     The due date is the follow-up the scheduler gives the prospect as it stood just before
     the touch: the earlier touches only, status `active` while it was not yet closed, and
     `next` only when this touch is the one that consumed it (its earlier values are not
     recorded). None when nothing was scheduled: a first touch without `created`, or a
-    prospect that was never due.
+    prospect that was never due. `before_log` summarises the touches before `index` (given
+    by a caller walking the log, so the walk stays linear; else it is counted here).
     """
     touch = prospect.touches[index]
-    earlier = prospect.touches[:index]
+    earlier = LogSummary.of(prospect.touches[:index]) if before_log is None else before_log
     keep_next = prospect.next is not None and prospect.next <= touch.date
     closed_before = prospect.closed is not None and prospect.closed < touch.date
     before = replace(
         prospect,
-        touches=earlier,
+        touches=(),  # `earlier` stands for them
         status=prospect.status if closed_before else "active",
         next=prospect.next if keep_next else None,
         next_time=prospect.next_time if keep_next else None,
     )
-    scheduled = follow_up(before, touch.date, config)
+    scheduled = follow_up(before, touch.date, config, earlier)
     if scheduled is None or scheduled.due is None:
         return None
     if scheduled.reason == "new" and prospect.created is None:
@@ -247,7 +257,7 @@ def _distribution(
 ) -> list[str]:
     """A titled bar chart: one row per bucket, count and share, and the reference share if any."""
     total = sum(counts.values())
-    headers = [label, "", "count", "share"] + (["literature"] if reference is not None else [])
+    headers = [label, "", "count", "share"] + ([REFERENCE_LABEL] if reference is not None else [])
     rows = []
     for key, count in counts.items():
         share = count / total if total else 0.0
@@ -260,7 +270,7 @@ def _distribution(
 
 
 def report(stats: Stats) -> str:
-    """The human `stats` report: compact sections, your shares beside the literature's."""
+    """The human `stats` report: compact sections, your shares beside the often-quoted ones."""
     period = f", touches since {stats.since.isoformat()}" if stats.since else ""
     statuses = ", ".join(f"{count} {status}" for status, count in stats.by_status.items())
     lines = [
@@ -285,11 +295,13 @@ def report(stats: Stats) -> str:
             REFERENCE_STOPPED_AFTER,
         ),
         f"  dropped early (after at most 3 touches): {stats.dropped_early} of {stats.dropped}"
-        f" ({_percent(stats.dropped_early_share)}); literature: 85% of salespeople stop by the 3rd",
+        f" ({_percent(stats.dropped_early_share)}); often quoted*: 85% of salespeople stop by the 3rd",
         "",
         *_channels(stats.channels),
         "",
         _lateness(stats),
+        "",
+        REFERENCE_NOTE,
     ]
     return "\n".join(lines)
 

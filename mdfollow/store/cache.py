@@ -51,11 +51,11 @@ def folder_fingerprint(root: Path, *parts: str) -> str:
     the config's bytes and the stat signature of every candidate prospect file, with `parts`
     (today, options, whatever else the output depends on)."""
     digest = hashlib.sha256("\0".join((str(FORMAT), __version__, str(root.resolve()), *parts)).encode())
+    config, _ = load_config(root)  # first: it refuses a config that is not a regular file (a FIFO)
     try:
         digest.update((root / CONFIG_NAME).read_bytes())
     except OSError:
         digest.update(b"\0no config")
-    config, _ = load_config(root)
     for item in prospect_files(root, config.exclude):
         digest.update(f"\0{item}\0{item.line if isinstance(item, Problem) else signature(item)}".encode())
     return digest.hexdigest()

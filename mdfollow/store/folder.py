@@ -12,7 +12,7 @@ from pathlib import Path
 from mdfollow.core.config import CONFIG_NAME, load_config
 from mdfollow.core.errors import MdfollowError
 from mdfollow.core.model import Config, Problem, Prospect
-from mdfollow.core.parse import BOM, has_front_matter, parse_prospect
+from mdfollow.core.parse import BOM, has_front_matter, parse_prospect, unread_prospect
 
 
 @dataclass(frozen=True)
@@ -164,7 +164,7 @@ def load_prospect(path: Path) -> tuple[Prospect | None, list[Problem]]:
         if data.removeprefix(BOM).lstrip(b" \t\r\n").startswith(b"---\n"):
             message = "front matter must start on the first line: not read as a prospect"
             return None, [Problem(path, 1, message, "warning")]
-        return None, []
+        return None, unread_prospect(path, data)
     return parse_prospect(path, data)
 
 
@@ -259,11 +259,14 @@ def resolve(folder: Folder, reference: str) -> Prospect:
     for prospect in folder.prospects:
         if _fold(prospect.id) == wanted or (target and prospect.path.resolve() == target):
             return prospect
+    loaded = {prospect.path for prospect in folder.prospects}
+    broken: dict[Path, Problem] = {}  # each file left out, with its first error
     for problem in folder.errors:
-        if wanted in (_fold(problem.path.stem), _fold(problem.path.name)) or (
-            target and problem.path.resolve() == target
-        ):
-            raise MdfollowError(f"{problem} (fix the file first)")
+        if problem.path not in loaded:
+            broken.setdefault(problem.path, problem)
+    for path, problem in broken.items():
+        if wanted in (_fold(path.stem), _fold(path.name)) or (target and path.resolve() == target):
+            raise MdfollowError(_has_errors(problem))
     if target is not None:
         raise MdfollowError(f"{reference}: not a prospect of {folder.root} (no front matter, or excluded)")
     by_name = [p for p in folder.prospects if _fold(p.name) == wanted]
@@ -274,13 +277,28 @@ def resolve(folder: Folder, reference: str) -> Prospect:
         for p in folder.prospects
         if any(wanted in _fold(text or "") for text in (p.id, p.name, p.company, *p.emails))
     ]
-    if len(matches) == 1:
+    failed = [problem for path, problem in broken.items() if wanted in _fold(path.stem)]
+    if len(matches) == 1 and not failed:
         return matches[0]
-    if not matches:
-        raise MdfollowError(f"no prospect matches {reference!r}")
-    listed = "; ".join(f"{p.id} ({p.name}{', ' + p.company if p.company else ''})" for p in matches[:10])
-    more = f" and {len(matches) - 10} more" if len(matches) > 10 else ""
-    raise MdfollowError(f"{reference!r} matches {len(matches)} prospects: {listed}{more}")
+    if not matches and len(failed) == 1:
+        raise MdfollowError(_has_errors(failed[0]))
+    if not matches and not failed:
+        unsearched = (
+            f" ({len(broken)} file{' has' if len(broken) == 1 else 's have'} errors and could not be"
+            " searched: run mdfollow check)"
+            if broken
+            else ""
+        )
+        raise MdfollowError(f"no prospect matches {reference!r}{unsearched}")
+    listed = [f"{p.id} ({p.name}{', ' + p.company if p.company else ''})" for p in matches]
+    listed += [f"{problem.path.stem} (has errors: run mdfollow check)" for problem in failed]
+    more = f" and {len(listed) - 10} more" if len(listed) > 10 else ""
+    raise MdfollowError(f"{reference!r} matches {len(listed)} prospects: {'; '.join(listed[:10])}{more}")
+
+
+def _has_errors(problem: Problem) -> str:
+    """A reference to a file that could not be read says so, with the file's first error."""
+    return f"{problem.path} has errors: line {problem.line or 1}: {problem.message} (fix the file first)"
 
 
 def _fold(text: str) -> str:
