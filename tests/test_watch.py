@@ -156,7 +156,7 @@ def test_a_rewrite_within_one_timestamp_tick_is_not_missed(
     read_at = signature(jane)
     harness = start_watching()
     monkeypatch.setattr(
-        "mdfollow.live.feed.signature", lambda path: read_at if path == jane else signature(path)
+        "mdfollow.store.folder.signature", lambda path: read_at if str(path) == str(jane) else signature(path)
     )
     with jane.open("r+") as stream:
         stream.write(prospect("Jane", "2026-11-24"))
