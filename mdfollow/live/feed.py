@@ -122,6 +122,8 @@ class LiveFeed:
         self._handler: Any = None
         self._identity: tuple[int, int] | None = None
         """The watched folder's device and inode: a folder renamed away keeps them."""
+        self._lost = threading.Event()
+        """Set by the observer when the watched folder itself was deleted or moved."""
         self._follow_ups: dict[int, tuple[Prospect, FollowUp | None]] = {}
         self._wake = threading.Event()
         self._stopping = False
@@ -147,11 +149,13 @@ class LiveFeed:
         from watchdog.events import FileSystemEvent, FileSystemEventHandler
         from watchdog.observers import Observer
 
-        wake, changes = self._wake, self._changes
+        wake, changes, lost = self._wake, self._changes, self._lost
         root, watched = self.root, os.path.abspath(self.root)
 
         class Changes(FileSystemEventHandler):
             def on_any_event(self, event: FileSystemEvent) -> None:
+                if event.event_type in ("deleted", "moved") and os.fsdecode(event.src_path) == watched:
+                    lost.set()  # the watch ends with the folder, even if a new one takes its inode
                 for raw in (event.src_path, event.dest_path):
                     path = os.fsdecode(raw) if raw else ""
                     change = classify(path, event.is_directory) if path else "ignore"
@@ -189,6 +193,8 @@ class LiveFeed:
 
     def _folder_moved(self) -> bool:
         """Whether the watched folder is no longer at its path (deleted, renamed away, replaced)."""
+        if self._lost.is_set():
+            return True
         try:
             status = os.stat(self.root)
         except OSError:
@@ -197,6 +203,8 @@ class LiveFeed:
 
     def _rewatch(self) -> None:
         """Watch the folder at its path again, if it is there; until then, the watch is off."""
+        if self._observer is None:  # closed
+            return
         if self._watch is not None:
             with contextlib.suppress(Exception):  # the old folder's watch may be gone already
                 self._observer.unschedule(self._watch)
@@ -206,6 +214,7 @@ class LiveFeed:
         except OSError:
             self._identity = None
             return
+        self._lost.clear()
         self._log(f"watching {self.root} again")
         self._rescan_needed = True
 
@@ -232,6 +241,7 @@ class LiveFeed:
                 if time.monotonic() - self._last_retry > RETRY:
                     self._last_retry = time.monotonic()
                     if self._folder_moved():
+                        self._rescan_needed = True  # only a walk can tell the folder is gone
                         self._rewatch()
                     self.rebuild()
             elif self._today() != self._day or time.monotonic() - self._last_rescan > RECONCILE:
