@@ -11,7 +11,7 @@ import pytest
 
 from mdfollow.core.errors import MdfollowError
 from mdfollow.store.cache import load_cached_folder
-from mdfollow.store.folder import find_root, load_folder, resolve
+from mdfollow.store.folder import find_root, load_folder, load_for, resolve
 from tests.conftest import WriteFile
 
 PROSPECT = "---\nname: {name}\n---\n"
@@ -431,3 +431,38 @@ def test_a_cold_load_in_a_process_pool_gives_the_serial_result(
     pooled = load_folder(folder)
     assert pooled.prospects == serial.prospects
     assert pooled.problems == serial.problems
+
+
+def test_an_exact_id_or_path_reads_only_that_file(
+    folder: Path, write: WriteFile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`log`, `mark`, `snooze` and `show` with an exact reference need no folder load."""
+    from mdfollow.store import folder as folder_module
+
+    write("jane-doe.md", "---\nname: Jane Doe\ncompany: Acme\n---\n")
+    write("team/john-roe.md", "---\nname: John Roe\n---\n")
+    write("broken.md", "---\nname: [Broken\n---\n")
+    write("dup.md", PROSPECT.format(name="Dup 1"))
+    write("archive/dup.md", PROSPECT.format(name="Dup 2"))
+    write("readme.md", "# not a prospect\n")
+    whole = load_folder(folder)
+    read: list[str] = []
+    real = folder_module.load_prospect
+    monkeypatch.setattr(folder_module, "load_prospect", lambda path: read.append(path.name) or real(path))
+    for reference, name in [
+        ("jane-doe", "jane-doe.md"),
+        ("JANE-DOE", "jane-doe.md"),
+        (str(folder / "jane-doe.md"), "jane-doe.md"),
+        ("john-roe", "john-roe.md"),
+        (str(folder / "team" / "john-roe.md"), "john-roe.md"),
+    ]:
+        read.clear()
+        loaded = load_for(folder, reference)
+        assert loaded is not None and read == [name], reference
+        assert resolve(loaded, reference) == resolve(whole, reference)
+    broken = load_for(folder, "broken")
+    assert broken is not None
+    with pytest.raises(MdfollowError, match=r"broken\.md:3: broken YAML.*\(fix the file first\)"):
+        resolve(broken, "broken")
+    for reference in ("jane", "Jane Doe", "acme", "dup", "readme", str(tmp_path / "elsewhere.md")):
+        assert load_for(folder, reference) is None, reference
