@@ -75,10 +75,10 @@ def read_entries(root: Path) -> dict[str, Entry]:
     """What earlier runs parsed in this folder (empty when there is no usable cache)."""
     if _disabled():
         return {}
-    stored: Any = _read(cache_path(root))
     collecting = gc.isenabled()
-    gc.disable()
+    gc.disable()  # a million fresh objects that all stay: collections would find no garbage
     try:
+        stored: Any = _read(cache_path(root))
         header, entries = stored
         if header != (*_HEADER, str(root)):
             return {}

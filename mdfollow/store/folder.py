@@ -360,35 +360,36 @@ class Loader:
 
     def load(self) -> Folder:
         """Walk the whole folder: new, changed and removed files, and the config."""
+        collecting = gc.isenabled()
+        gc.disable()  # many small long-lived objects: collections would find no garbage
+        try:
+            return self._load()
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _load(self) -> Folder:
         config, problems = read_config(self.root)
         started = time.time_ns()
         old = self.entries
         fresh: dict[str, Entry] = {}
         to_parse: list[tuple[str, Signature]] = []
         self.changed = set()
-        collecting = gc.isenabled()
-        gc.disable()  # many small long-lived objects: collections would find no garbage
-        try:
-            for item in walk(self.root, config.exclude):
-                if isinstance(item, Problem):
-                    problems.append(item)
-                    continue
-                path, status = item
-                stamp = _signature(status)
-                known = old.get(path)
-                if known is not None and known.signature == stamp:
-                    fresh[path] = known
-                else:
-                    fresh[path] = Entry(STALE, None, ())  # placeholder: keeps the walk's order
-                    to_parse.append((path, stamp))
-            for (path, stamp), (prospect, file_problems, encoded) in zip(
-                to_parse, _parse(to_parse), strict=True
-            ):
-                fresh[path] = Entry(_trusted(stamp, started), prospect, tuple(file_problems), encoded)
-                self.changed.add(path)
-        finally:
-            if collecting:
-                gc.enable()
+        for item in walk(self.root, config.exclude):
+            if isinstance(item, Problem):
+                problems.append(item)
+                continue
+            path, status = item
+            stamp = _signature(status)
+            known = old.get(path)
+            if known is not None and known.signature == stamp:
+                fresh[path] = known
+            else:
+                fresh[path] = Entry(STALE, None, ())  # placeholder: keeps the walk's order
+                to_parse.append((path, stamp))
+        for (path, stamp), (prospect, file_problems, encoded) in zip(to_parse, _parse(to_parse), strict=True):
+            fresh[path] = Entry(_trusted(stamp, started), prospect, tuple(file_problems), encoded)
+            self.changed.add(path)
         self.changed |= old.keys() - fresh.keys()
         self.entries = fresh
         self._config, self._walk_problems = config, tuple(problems)
