@@ -111,7 +111,7 @@ class LiveFeed:
         self._build, self._publish, self._today = build, publish, today
         self._log, self._warn = log, warn
         self._quiet, self._longest, self._tick = quiet, longest, tick
-        self._loader = cached_loader(root)
+        self._loader = cached_loader(root, records=False)
         """Parsed files, seeded from the parse cache so a large folder starts fast."""
         self._changes: queue.SimpleQueue[str | None] = queue.SimpleQueue()
         """Changed files from the observer thread; None asks for a full rescan."""

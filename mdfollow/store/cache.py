@@ -50,9 +50,11 @@ def _disabled() -> bool:
     return bool(os.environ.get("MDFOLLOW_NO_CACHE")) or not record.SUPPORTED
 
 
-def cached_loader(root: Path) -> Loader:
-    """A `Loader` that starts from what earlier runs parsed in this folder."""
-    return Loader(root, read_entries(root))
+def cached_loader(root: Path, *, records: bool = True) -> Loader:
+    """A `Loader` that starts from what earlier runs parsed in this folder; without
+    `records` it keeps no plain-value copies (a long-running process that never writes
+    the cache saves their memory)."""
+    return Loader(root, read_entries(root, records=records))
 
 
 def load_cached_folder(root: Path) -> Folder:
@@ -71,7 +73,7 @@ def load_cached_for(root: Path, reference: str) -> Folder:
     return load_for(root, reference) or load_cached_folder(root)
 
 
-def read_entries(root: Path) -> dict[str, Entry]:
+def read_entries(root: Path, *, records: bool = True) -> dict[str, Entry]:
     """What earlier runs parsed in this folder (empty when there is no usable cache)."""
     if _disabled():
         return {}
@@ -86,7 +88,8 @@ def read_entries(root: Path) -> dict[str, Entry]:
         for path, (stamp, encoded, problems) in entries.items():
             file = Path(path)
             prospect = None if encoded is None else record.decode(encoded, file)
-            loaded[path] = Entry(tuple(stamp), prospect, record.decode_problems(problems, file), encoded)
+            kept = encoded if records else None
+            loaded[path] = Entry(tuple(stamp), prospect, record.decode_problems(problems, file), kept)
         return loaded
     except Exception:  # a missing, stale, foreign or corrupt cache is an empty one
         return {}

@@ -65,7 +65,7 @@ def find_root(start: Path, explicit: Path | None = None) -> Path:
 
 def root_above(folder: Path) -> Path | None:
     """The nearest of `folder` (absolute) and its parents holding `mdfollow.toml`, as git finds `.git`."""
-    return next((above for above in (folder, *folder.parents) if (above / CONFIG_NAME).is_file()), None)
+    return next((above for above in (folder, *folder.parents) if os.path.isfile(above / CONFIG_NAME)), None)
 
 
 def config_bytes(root: Path) -> bytes | None:
