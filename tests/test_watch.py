@@ -433,6 +433,8 @@ def test_watch_command_writes_rewrites_and_stops_on_sigterm(folder: Path, tmp_pa
             jane.write_text(prospect("Jane Doe", "2026-11-20", "## Touches\n- 2026-11-27 email: sent\n"))
             wait_for(lambda: b"UID:jane-2@mdfollow" in _read(output), "the feed after a touch")
             assert b"jane-1@" not in _read(output)
+            # The feed is written just before its log line: a SIGTERM in between would cut it.
+            wait_for(lambda: b"1 file changed" in _read(stderr), "the rebuild's log line")
         finally:
             process.send_signal(signal.SIGTERM)
             code = process.wait(TIMEOUT)
