@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,27 @@ Record = tuple[Any, ...]
 Problems = tuple[tuple[int, str, str], ...]
 
 _NONE = -1
-_from_ordinal = dt.date.fromordinal
+
+
+class _Days(dict[int, dt.date]):
+    """Dates by ordinal, each made once: touches share a few hundred distinct days, so a
+    folder decodes faster and its dates take less memory (dates are immutable)."""
+
+    def __missing__(self, ordinal: int) -> dt.date:
+        value = self[ordinal] = dt.date.fromordinal(ordinal)
+        return value
+
+
+class _Clocks(dict[int, "dt.time | None"]):
+    """Times of day by minute, each made once (see `_Days`)."""
+
+    def __missing__(self, minutes: int) -> dt.time | None:
+        value = self[minutes] = None if minutes < 0 else dt.time(minutes // 60, minutes % 60)
+        return value
+
+
+_DAYS = _Days()
+_CLOCKS = _Clocks()
 
 
 def _day(value: dt.date | None) -> int:
@@ -63,13 +84,13 @@ def _minutes(value: dt.time | None) -> int:
 def encode(prospect: Prospect) -> Record:
     """The prospect as plain values; `decode(record, path)` gives an equal prospect back."""
     touches = tuple(
-        (t.date.toordinal(), _minutes(t.time), t.channel, t.direction, t.note, t.line)
+        (t.date.toordinal(), _minutes(t.time), sys.intern(t.channel), t.direction, t.note, t.line)
         for t in (*prospect.touches, *prospect.notes)
-    )
+    )  # interned: marshal then writes each channel word once, and reads it back once
     return (
         prospect.id,
         prospect.name,
-        prospect.status,
+        sys.intern(prospect.status),
         prospect.company,
         prospect.emails,
         prospect.phones,
@@ -110,15 +131,9 @@ def decode(record: Record, path: Path) -> Prospect:
         front_matter,
         key_lines,
     ) = record
+    days, clocks = _DAYS, _CLOCKS
     items = tuple(
-        Touch(
-            _from_ordinal(day),
-            None if minutes < 0 else dt.time(minutes // 60, minutes % 60),
-            channel,
-            direction,
-            note,
-            line,
-        )
+        Touch(days[day], clocks[minutes], channel, direction, note, line)
         for day, minutes, channel, direction, note, line in log
     )
     return Prospect(
@@ -130,10 +145,10 @@ def decode(record: Record, path: Path) -> Prospect:
         emails,
         phones,
         cadence,
-        None if next_day < 0 else _from_ordinal(next_day),
-        None if next_time < 0 else dt.time(next_time // 60, next_time % 60),
-        None if created < 0 else _from_ordinal(created),
-        None if closed < 0 else _from_ordinal(closed),
+        None if next_day < 0 else days[next_day],
+        clocks[next_time],
+        None if created < 0 else days[created],
+        None if closed < 0 else days[closed],
         tags,
         source,
         owner,
