@@ -301,7 +301,7 @@ def test_a_fifo_config_is_refused_not_waited_for(folder: Path, write: WriteFile)
         result = run_mdfollow("--dir", str(folder), *command, timeout=15)
         assert result.returncode == 1
         assert result.stderr == (
-            f"mdfollow: {folder}/mdfollow.toml: not a regular file (a FIFO, device or folder): cannot read it\n"
+            f"mdfollow: {folder}/mdfollow.toml:1: not a regular file (a FIFO, device or folder): cannot be read\n"
         )
     (folder / "mdfollow.toml").unlink()
     result = run_mdfollow("--dir", str(folder), "list", timeout=15)

@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from mdfollow import __version__
+from mdfollow.core.config import CONFIG_NAME
 from mdfollow.core.model import Problem
 from mdfollow.store import record
-from mdfollow.store.folder import Entry, Folder, Loader, config_bytes, load_for, read_config, walk
+from mdfollow.store.folder import Entry, Folder, Loader, load_for, read_config, walk
 
 FORMAT = 2
 _HEADER = (FORMAT, __version__, record.PROSPECT_FIELDS, record.TOUCH_FIELDS)
@@ -124,8 +125,11 @@ def folder_fingerprint(root: Path, *parts: str) -> str:
     the config's bytes and the stat signature of every candidate prospect file, with `parts`
     (today, options, whatever else the output depends on)."""
     digest = hashlib.sha256("\0".join((str(FORMAT), __version__, str(root.resolve()), *parts)).encode())
-    digest.update(config_bytes(root) or b"\0no config")
-    config, _ = read_config(root)
+    config, _ = read_config(root)  # first: it refuses a config that is not a regular file (a FIFO)
+    try:
+        digest.update((root / CONFIG_NAME).read_bytes())
+    except OSError:
+        digest.update(b"\0no config")
     for item in walk(root, config.exclude):
         if isinstance(item, Problem):
             text = f"\0{item.path}\0{item.line}\0{item.message}"

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
 
-from mdfollow.core.config import CONFIG_NAME, DEFAULT_CONFIG, ConfigError, parse_config
+from mdfollow.core.config import CONFIG_NAME, ConfigError, load_config
 from mdfollow.core.errors import MdfollowError
 from mdfollow.core.model import Config, Problem, Prospect
 from mdfollow.core.parse import BOM, has_front_matter, parse_prospect
@@ -68,36 +68,20 @@ def root_above(folder: Path) -> Path | None:
     return next((above for above in (folder, *folder.parents) if os.path.isfile(above / CONFIG_NAME)), None)
 
 
-def config_bytes(root: Path) -> bytes | None:
-    """The bytes of `root/mdfollow.toml`, None when there is none. Only a regular file is read:
-    a FIFO would block every command, a device never end."""
-    path = root / CONFIG_NAME
-    try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except FileNotFoundError:
-        return None
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from None
-    with os.fdopen(descriptor, "rb") as file:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            raise ConfigError(f"{path}: not a regular file (a FIFO, device or folder): cannot read it")
-        try:
-            return file.read()
-        except OSError as error:
-            raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from None
-
-
 def read_config(root: Path) -> tuple[Config, list[Problem]]:
-    """The folder's config (the defaults without `mdfollow.toml`), and its warnings."""
-    data = config_bytes(root)
-    if data is None:
-        return DEFAULT_CONFIG, []
+    """The folder's config (the defaults without `mdfollow.toml`), and its warnings.
+
+    Only a regular file is read: opening a FIFO would block every command."""
     path = root / CONFIG_NAME
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ConfigError(f"{path}: cannot read: {error}") from None
-    return parse_config(path, text)
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        mode = stat.S_IFREG  # none: load_config gives the defaults
+    except OSError as error:
+        raise ConfigError(f"{path}:1: cannot read: {error.strerror or error}") from None
+    if not stat.S_ISREG(mode):
+        raise ConfigError(f"{path}:1: not a regular file (a FIFO, device or folder): cannot be read")
+    return load_config(root)
 
 
 def holds_prospects(root: Path) -> bool:
