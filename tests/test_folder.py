@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -344,20 +345,17 @@ def test_the_cache_leaves_no_temporary_file(
     fresh.write_bytes(b"")
     write("b.md", PROSPECT.format(name="B"))
     load_cached_folder(folder)
-    assert sorted(p.name for p in cache_folder.iterdir()) == sorted(
-        [cache.cache_path(folder).name, fresh.name]
-    )
+    assert [p.name for p in cache_folder.iterdir() if p.suffix == ".tmp"] == [fresh.name]
 
     def interrupted(temporary: object, path: object) -> None:
         raise KeyboardInterrupt
 
+    monkeypatch.setattr(cache, "JOURNAL_MAX", 0)  # the whole cache, the biggest write
     monkeypatch.setattr(os, "replace", interrupted)
     write("c.md", PROSPECT.format(name="C"))
     with pytest.raises(KeyboardInterrupt):
         load_cached_folder(folder)
-    assert sorted(p.name for p in cache_folder.iterdir()) == sorted(
-        [cache.cache_path(folder).name, fresh.name]
-    )
+    assert [p.name for p in cache_folder.iterdir() if p.suffix == ".tmp"] == [fresh.name]
 
 
 def test_a_cache_of_another_folder_or_version_is_ignored(
@@ -466,3 +464,50 @@ def test_an_exact_id_or_path_reads_only_that_file(
         resolve(broken, "broken")
     for reference in ("jane", "Jane Doe", "acme", "dup", "readme", str(tmp_path / "elsewhere.md")):
         assert load_for(folder, reference) is None, reference
+
+
+def test_edits_go_to_a_journal_that_only_its_own_cache_file_takes(
+    folder: Path, write: WriteFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An edit writes the changed entries beside the cache, not the whole cache; answers stay
+    right through edits, removals, a full rewrite, and a journal beside another cache file."""
+    from mdfollow.store import cache
+
+    monkeypatch.setattr(cache, "JOURNAL_MAX", 3)
+    real_write = write
+
+    def write(name: str, text: str) -> Path:  # saved a while ago: not re-read as "racy"
+        path = real_write(name, text)
+        past = time.time() - 10
+        os.utime(path, (past, past))
+        return path
+
+    for name in "abcd":
+        write(f"{name}.md", PROSPECT.format(name=name.upper()))
+    load_cached_folder(folder)
+    whole = cache.cache_path(folder)
+    written = whole.stat()
+    write("a.md", PROSPECT.format(name="A2"))
+    (folder / "b.md").unlink()
+    assert sorted(p.name for p in load_cached_folder(folder).prospects) == ["A2", "C", "D"]
+    assert cache.journal_path(folder).exists()
+    assert (whole.stat().st_ino, whole.stat().st_mtime_ns) == (written.st_ino, written.st_mtime_ns)
+    assert sorted(p.name for p in load_cached_folder(folder).prospects) == ["A2", "C", "D"]
+    assert sorted(cache.read_entries(folder)) == sorted(str(folder / f"{name}.md") for name in "acd")
+    write("c.md", PROSPECT.format(name="C2"))
+    write("e.md", PROSPECT.format(name="E"))  # the journal would hold 4: the whole cache is written
+    assert sorted(p.name for p in load_cached_folder(folder).prospects) == ["A2", "C2", "D", "E"]
+    assert not cache.journal_path(folder).exists()
+    assert whole.stat().st_ino != written.st_ino
+    write("d.md", PROSPECT.format(name="D2"))
+    load_cached_folder(folder)
+    journal = cache.journal_path(folder).read_bytes()  # a journal for the cache file as it is now
+    for name in "dfgh":
+        write(f"{name}.md", PROSPECT.format(name=f"{name.upper()}3"))
+    load_cached_folder(folder)  # too many for the journal: a new whole cache
+    cache.journal_path(folder).write_bytes(journal)  # the old journal back, beside the new file
+    cache.journal_path(folder).chmod(0o600)
+    entries = cache.read_entries(folder)
+    assert [entries[str(folder / f"{name}.md")].prospect for name in "dh"] == [
+        p for p in load_folder(folder).prospects if p.id in "dh"
+    ]

@@ -21,6 +21,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,19 +52,29 @@ def _disabled() -> bool:
     return bool(os.environ.get("MDFOLLOW_NO_CACHE")) or not record.SUPPORTED
 
 
-def cached_loader(root: Path, *, records: bool = True) -> Loader:
+@dataclass
+class Stored:
+    """What one folder's cache file held when it was read: the file's identity, and the
+    journal of entries changed since it was written whole (see `write_entries`)."""
+
+    identity: tuple[int, int, int] | None = None
+    journal: dict[str, Any] = field(default_factory=dict)
+
+
+def cached_loader(root: Path, *, records: bool = True, stored: Stored | None = None) -> Loader:
     """A `Loader` that starts from what earlier runs parsed in this folder; without
     `records` it keeps no plain-value copies (a long-running process that never writes
     the cache saves their memory)."""
-    return Loader(root, read_entries(root, records=records))
+    return Loader(root, read_entries(root, records=records, stored=stored))
 
 
 def load_cached_folder(root: Path) -> Folder:
     """`load_folder`, reusing what an earlier run parsed of files that have not changed."""
-    loader = cached_loader(root)
+    stored = Stored()
+    loader = cached_loader(root, stored=stored)
     folder = loader.load()
     if loader.changed:
-        write_entries(root, loader.entries)
+        write_entries(root, loader.entries, loader.changed, stored)
     # What was loaded lives until the command ends: keep the collector from walking it.
     gc.freeze()
     return folder
@@ -74,23 +85,38 @@ def load_cached_for(root: Path, reference: str) -> Folder:
     return load_for(root, reference) or load_cached_folder(root)
 
 
-def read_entries(root: Path, *, records: bool = True) -> dict[str, Entry]:
+def journal_path(root: Path) -> Path:
+    return cache_path(root).with_suffix(".journal")
+
+
+def read_entries(root: Path, *, records: bool = True, stored: Stored | None = None) -> dict[str, Entry]:
     """What earlier runs parsed in this folder (empty when there is no usable cache)."""
     if _disabled():
         return {}
     collecting = gc.isenabled()
     gc.disable()  # a million fresh objects that all stay: collections would find no garbage
     try:
-        stored: Any = _read(cache_path(root))
-        header, entries = stored
+        whole: Any
+        whole, identity = _read(cache_path(root))
+        header, values = whole
         if header != (*_HEADER, str(root)):
             return {}
+        journal: Any = _read(journal_path(root))[0]
+        if isinstance(journal, tuple) and len(journal) == 3 and journal[:2] == (header, identity):
+            values.update(journal[2])  # entries changed since the whole cache was written
+        else:
+            journal = (None, None, {})
         loaded = {}
-        for path, (stamp, encoded, problems) in entries.items():
+        for path, value in values.items():
+            if value is None:  # a file gone since the whole cache was written
+                continue
+            stamp, encoded, problems = value
             file = Path(path)
             prospect = None if encoded is None else record.decode(encoded, file)
             kept = encoded if records else None
             loaded[path] = Entry(tuple(stamp), prospect, record.decode_problems(problems, file), kept)
+        if stored is not None:
+            stored.identity, stored.journal = identity, journal[2]
         return loaded
     except Exception:  # a missing, stale, foreign or corrupt cache is an empty one
         return {}
@@ -99,25 +125,56 @@ def read_entries(root: Path, *, records: bool = True) -> dict[str, Entry]:
             gc.enable()
 
 
-def write_entries(root: Path, entries: dict[str, Entry]) -> None:
-    """Store the loader's entries; a file whose record cannot be stored is simply read next time."""
+JOURNAL_MAX = 1000
+"""Changed files the journal holds at most before the cache is written whole again."""
+
+
+def write_entries(
+    root: Path, entries: dict[str, Entry], changed: set[str] | None = None, stored: Stored | None = None
+) -> None:
+    """Store the loader's entries; a file whose record cannot be stored is simply read next time.
+
+    When only a few files `changed` since the cache file in `stored` was read, only they
+    are written, to a journal beside it (an edit in 100k prospects then writes a few
+    kilobytes, not the whole cache); the journal names the cache file it belongs to, so a
+    journal is never applied to another version of it."""
     if _disabled():
         return
-    values: dict[str, Any] = {}
-    for path, entry in entries.items():
-        if entry.record is None and entry.prospect is not None:
-            entry.record = record.encode(entry.prospect)
-        values[path] = (entry.signature, entry.record, record.encode_problems(entry.problems))
+    header = (*_HEADER, str(root))
+    if (
+        stored is not None
+        and stored.identity is not None
+        and changed is not None
+        and len(stored.journal) + len(changed) <= JOURNAL_MAX
+    ):
+        journal = dict(stored.journal)
+        journal.update({path: _value(entries[path]) if path in entries else None for path in changed})
+        _write(journal_path(root), _dumps((header, stored.identity, journal), journal))
+        return
+    values = {path: _value(entry) for path, entry in entries.items()}
+    _write(cache_path(root), _dumps((header, values), values))
+    with contextlib.suppress(OSError):
+        os.unlink(journal_path(root))
+
+
+def _value(entry: Entry) -> tuple[Any, ...]:
+    if entry.record is None and entry.prospect is not None:
+        entry.record = record.encode(entry.prospect)
+    return (entry.signature, entry.record, record.encode_problems(entry.problems))
+
+
+def _dumps(whole: tuple[Any, ...], values: dict[str, Any]) -> bytes:
+    """`whole` as marshal bytes; should one of its `values` hold what marshal cannot (a front
+    matter value tagged `!!timestamp`), without it: that file is parsed again next time."""
     try:
-        data = marshal.dumps(((*_HEADER, str(root)), values))
-    except ValueError:  # a front matter value marshal cannot hold (an explicit !!timestamp)
+        return marshal.dumps(whole)
+    except ValueError:
         for path, value in list(values.items()):
             try:
                 marshal.dumps(value)
             except ValueError:
                 del values[path]
-        data = marshal.dumps(((*_HEADER, str(root)), values))
-    _write(cache_path(root), data)
+        return marshal.dumps(whole)
 
 
 def folder_fingerprint(root: Path, *parts: str) -> str:
@@ -147,7 +204,7 @@ def cached_output(
     if os.environ.get("MDFOLLOW_NO_CACHE"):
         return make()
     path = cache_path(root).with_suffix(f".{name}.cache")
-    stored = _read(path)
+    stored = _read(path)[0]
     if (
         isinstance(stored, tuple)
         and len(stored) == 3
@@ -162,14 +219,16 @@ def cached_output(
     return warnings, data
 
 
-def _read(path: Path) -> object:
+def _read(path: Path) -> tuple[object, tuple[int, int, int] | None]:
+    """The value in a cache file, and the file's identity (None, None when unusable)."""
     try:
         with path.open("rb") as file:
-            if not _trusted(os.fstat(file.fileno())):
-                return None
-            return marshal.loads(file.read())
+            status = os.fstat(file.fileno())
+            if not _trusted(status):
+                return None, None
+            return marshal.loads(file.read()), (status.st_ino, status.st_size, status.st_mtime_ns)
     except Exception:  # a missing or corrupt cache is an empty one
-        return None
+        return None, None
 
 
 def _trusted(status: os.stat_result) -> bool:
