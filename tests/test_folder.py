@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -426,7 +430,17 @@ def test_a_cold_load_in_a_process_pool_gives_the_serial_result(
     monkeypatch.setattr(folder_module, "PARALLEL_MIN", 10)
     monkeypatch.setattr(folder_module, "_CHUNK", 8)
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # pytest may run threads of its own
+    pools: list[int] = []
+
+    class CountedPool(ProcessPoolExecutor):
+        def __init__(self, workers: int, **options: Any) -> None:
+            pools.append(workers)
+            super().__init__(workers, **options)
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", CountedPool)
     pooled = load_folder(folder)
+    assert pools == [2]
     assert pooled.prospects == serial.prospects
     assert pooled.problems == serial.problems
 
