@@ -209,7 +209,13 @@ def main() -> None:
                             tw_env,
                         )
                 if name == "ics" and (HERE / "ics_floor.py").exists():
-                    command = [PYTHON, str(HERE / "ics_floor.py"), str(folder), TODAY]
+                    command = [
+                        PYTHON,
+                        str(HERE / "ics_floor.py"),
+                        "--floor",
+                        str(folder),
+                        str(work / "floor.ics"),
+                    ]
                     contenders["floor"] = (lambda command=command: command, None)
                 for contender, median in rounds(args.runs, contenders).items():
                     results[(size, name, contender)] = median
