@@ -156,7 +156,7 @@ def test_a_rewrite_within_one_timestamp_tick_is_not_missed(
     read_at = signature(jane)
     harness = start_watching()
     monkeypatch.setattr(
-        "mdfollow.live.feed.signature", lambda path: read_at if path == jane else signature(path)
+        "mdfollow.store.folder.signature", lambda path: read_at if str(path) == str(jane) else signature(path)
     )
     with jane.open("r+") as stream:
         stream.write(prospect("Jane", "2026-11-24"))
@@ -225,6 +225,44 @@ def test_a_folder_moved_in_from_outside_is_read_whole(
     harness.wait_feed("cat 2026-11-20 import", "dan 2026-11-20 deep")
     shutil.rmtree(folder / "import")
     wait_for(lambda: harness.feed == "", "an empty feed after removing the folder")
+
+
+def test_a_folder_renamed_away_keeps_the_last_feed_and_is_watched_again_when_back(
+    folder: Path, tmp_path: Path, start_watching: StartWatching
+) -> None:
+    """SPEC §6: no feed of 0 events for a folder that is only away; live again within 10 s."""
+    (folder / "ann.md").write_text(prospect("Ann", "2026-11-20"))
+    harness = start_watching()
+    away = tmp_path / "away"
+    folder.rename(away)
+    (away / "bob.md").write_text(prospect("Bob", "2026-11-24"))  # while away: not this folder's
+    wait_for(lambda: any("keeping the last good feed" in line for line in harness.logs), "the loss logged")
+    assert harness.feed == "ann 2026-11-20 prospects\n"
+    away.rename(folder)
+    back = time.monotonic()
+    harness.wait_feed("ann 2026-11-20 prospects", "bob 2026-11-24 prospects")
+    (folder / "cat.md").write_text(prospect("Cat", "2026-11-25"))  # an event, seen only if watched again
+    harness.wait_feed("ann 2026-11-20 prospects", "bob 2026-11-24 prospects", "cat 2026-11-25 prospects")
+    assert time.monotonic() - back < TIMEOUT
+    assert "" not in harness.feeds, harness.feeds
+    assert any(line.endswith(f"watching {folder} again") for line in harness.logs), harness.logs
+
+
+def test_a_deleted_folder_keeps_the_last_feed_until_one_is_back(
+    folder: Path, start_watching: StartWatching
+) -> None:
+    (folder / "ann.md").write_text(prospect("Ann", "2026-11-20"))
+    harness = start_watching()
+    shutil.rmtree(folder)
+    wait_for(lambda: any("keeping the last good feed" in line for line in harness.logs), "the loss logged")
+    folder.mkdir()  # a checkout in its place, perhaps on the same inode
+    (folder / "mdfollow.toml").write_text("")
+    (folder / "bob.md").write_text(prospect("Bob", "2026-11-24"))
+    harness.wait_feed("bob 2026-11-24 prospects", absent=["ann"])
+    (folder / "cat.md").write_text(prospect("Cat", "2026-11-25"))
+    harness.wait_feed("bob 2026-11-24 prospects", "cat 2026-11-25 prospects")
+    assert "" not in harness.feeds, harness.feeds
+    assert len([line for line in harness.logs if "keeping the last good feed" in line]) == 1, harness.logs
 
 
 def test_a_burst_of_200_files_makes_few_rebuilds(folder: Path, start_watching: StartWatching) -> None:
@@ -395,7 +433,8 @@ def test_watch_command_writes_rewrites_and_stops_on_sigterm(folder: Path, tmp_pa
             jane.write_text(prospect("Jane Doe", "2026-11-20", "## Touches\n- 2026-11-27 email: sent\n"))
             wait_for(lambda: b"UID:jane-2@mdfollow" in _read(output), "the feed after a touch")
             assert b"jane-1@" not in _read(output)
-            wait_for(lambda: "1 file changed" in stderr.read_text(), "the log line (after the feed)")
+            # The feed is written just before its log line: a SIGTERM in between would cut it.
+            wait_for(lambda: b"1 file changed" in _read(stderr), "the rebuild's log line")
         finally:
             process.send_signal(signal.SIGTERM)
             code = process.wait(TIMEOUT)

@@ -131,6 +131,17 @@ class Env:
                 print_warning(str(problem))
         return folder
 
+    def load_for(self, reference: str, *, warn: bool = False) -> Folder:
+        """The folder as far as `resolve(folder, reference)` needs it: an exact id or path
+        reads that one file (and the config), anything else the whole folder."""
+        from mdfollow.store.cache import load_cached_for
+
+        folder = load_cached_for(self.root, reference)
+        if warn:
+            for problem in folder.problems:
+                typer.echo(str(problem), err=True)
+        return folder
+
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 

@@ -102,7 +102,7 @@ def show(
 ) -> None:
     """One prospect: fields, touches, and when it is due and why."""
     settings = env(ctx)
-    folder = settings.load()
+    folder = settings.load_for(prospect, warn=True)
     from mdfollow.store.folder import resolve
 
     found = resolve(folder, prospect)

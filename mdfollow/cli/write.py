@@ -196,7 +196,7 @@ def log(
     keys = {"next": str(when)} if when else {}
     at = dt.time(int(clock[1]), int(clock[2])) if clock else None
     entry = Entry(day, channel, note, time=at, direction="in" if inbound else "out")
-    folder = settings.load(warn=False)
+    folder = settings.load_for(prospect)
     found = resolve(folder, prospect)
     try:
         changed = edit_prospect(found.path, Change(keys, [entry]))
@@ -232,7 +232,7 @@ def mark(
     new_status = next((known for known in STATUSES if known == status.strip().lower()), None)
     if new_status is None:
         raise _usage(f"status {status!r} is not one of {', '.join(STATUSES)}")
-    folder = settings.load(warn=False)
+    folder = settings.load_for(prospect)
     found = resolve(folder, prospect)
     if found.status == new_status and not (reason and reason.strip()):
         typer.echo(f"{found.path}: already {new_status}: nothing changed")
@@ -268,7 +268,7 @@ def snooze(
         raise _usage(f"--for: {for_!r} is not a gap (use Nd, Nw or Nm, e.g. 2w)")
     when = When(add_gap(settings.today, gap)) if gap else _when(until, "--until")
     assert when is not None
-    folder = settings.load(warn=False)
+    folder = settings.load_for(prospect)
     found = resolve(folder, prospect)
     changed = edit_prospect(found.path, Change({"next": str(when)}))
     _warn_dnc(changed)

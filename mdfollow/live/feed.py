@@ -7,6 +7,7 @@ handler's exception together with the thread, silently).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gc
 import os
@@ -23,8 +24,8 @@ from mdfollow.core.errors import MdfollowError
 from mdfollow.core.model import Config, FollowUp, Problem, Prospect
 from mdfollow.core.render import plural
 from mdfollow.core.schedule import follow_up
-from mdfollow.store.cache import read_memo
-from mdfollow.store.folder import Folder, Signature, load_folder, load_prospect, signature, split_duplicates
+from mdfollow.store.cache import cached_loader
+from mdfollow.store.folder import Folder
 
 Build = Callable[[Sequence[FollowUp], dt.date, Config], bytes]
 """Follow-ups → feed bytes (`ics.build_feed` with the command's options)."""
@@ -39,9 +40,8 @@ RECONCILE = 600.0
 """Seconds between full rescans while idle: a safety net for events the kernel dropped."""
 TARGETED_MAX = 64
 """More changed files than this in one rebuild, and a full rescan is as cheap."""
-RACY_NS = 50_000_000
-"""A file modified this close to a rebuild may change again within the same timestamp tick."""
-_STALE: Signature = (-1, -1, -1, -1)
+RETRY = 3.0
+"""Seconds between attempts while the folder is gone or a rebuild fails: back within 10 s."""
 
 
 def _watched_events() -> list[Any]:
@@ -84,10 +84,14 @@ class LiveFeed:
     `start()` starts watching and then builds once, so no change after the first build
     is missed; `run()` rebuilds on changes and day changes until `stop()`.
 
-    Rebuilds are incremental. The `Memo` is kept, so only files whose stat signature
-    changed are parsed again; when the events name only known prospect files, only
-    those are even looked at (no walk over the folder); follow-ups are kept per
+    Rebuilds are incremental. The folder's `Loader` is kept, so only files whose stat
+    signature changed are parsed again; when the events name only known prospect files,
+    only those are even looked at (no walk over the folder); follow-ups are kept per
     prospect object while the day and the config stay the same.
+
+    When the folder disappears (deleted, renamed away, unreadable) the last good feed
+    stays published; the folder is looked for every `RETRY` seconds, and once it is
+    back it is watched again and the feed rebuilt.
     """
 
     def __init__(
@@ -107,13 +111,19 @@ class LiveFeed:
         self._build, self._publish, self._today = build, publish, today
         self._log, self._warn = log, warn
         self._quiet, self._longest, self._tick = quiet, longest, tick
-        self._memo = read_memo(root)
+        self._loader = cached_loader(root, records=False)
         """Parsed files, seeded from the parse cache so a large folder starts fast."""
-        self._changes: queue.SimpleQueue[Path | None] = queue.SimpleQueue()
+        self._changes: queue.SimpleQueue[str | None] = queue.SimpleQueue()
         """Changed files from the observer thread; None asks for a full rescan."""
-        self._folder: Folder | None = None
-        self._outside_memo: tuple[Problem, ...] = ()
+        self._rescan_needed = True
         self._last_rescan = 0.0
+        self._last_retry = 0.0
+        self._watch: Any = None
+        self._handler: Any = None
+        self._identity: tuple[int, int] | None = None
+        """The watched folder's device and inode: a folder renamed away keeps them."""
+        self._lost = threading.Event()
+        """Set by the observer when the watched folder itself was deleted or moved."""
         self._follow_ups: dict[int, tuple[Prospect, FollowUp | None]] = {}
         self._wake = threading.Event()
         self._stopping = False
@@ -123,6 +133,7 @@ class LiveFeed:
         self._problems: set[Problem] = set()
         self._published: bytes | None = None
         self._failing = False
+        self._last_error = ""
 
     def __enter__(self) -> LiveFeed:
         self.start()
@@ -138,25 +149,28 @@ class LiveFeed:
         from watchdog.events import FileSystemEvent, FileSystemEventHandler
         from watchdog.observers import Observer
 
-        wake, changes = self._wake, self._changes
+        wake, changes, lost = self._wake, self._changes, self._lost
         root, watched = self.root, os.path.abspath(self.root)
 
         class Changes(FileSystemEventHandler):
             def on_any_event(self, event: FileSystemEvent) -> None:
+                if event.event_type in ("deleted", "moved") and os.fsdecode(event.src_path) == watched:
+                    lost.set()  # the watch ends with the folder, even if a new one takes its inode
                 for raw in (event.src_path, event.dest_path):
                     path = os.fsdecode(raw) if raw else ""
                     change = classify(path, event.is_directory) if path else "ignore"
                     if change != "ignore":
-                        changes.put(root / os.path.relpath(path, watched) if change == "file" else None)
+                        changes.put(str(root / os.path.relpath(path, watched)) if change == "file" else None)
                         wake.set()
 
-        observer = Observer()
+        self._handler = Changes()
+        self._observer = Observer()
         try:
-            observer.schedule(Changes(), watched, recursive=True, event_filter=_watched_events())
-            observer.start()
+            self._schedule_watch()
+            self._observer.start()
         except OSError as error:
+            self.close()
             raise MdfollowError(f"cannot watch {self.root}: {error.strerror or error}") from None
-        self._observer = observer
         try:
             self._rebuild("first build")
         except BaseException:
@@ -168,6 +182,41 @@ class LiveFeed:
         # The parsed records hold no reference cycles, so freed ones go by refcount.
         gc.collect()
         gc.freeze()
+
+    def _schedule_watch(self) -> None:
+        """Watch the folder as it is now (raises OSError when it cannot be watched)."""
+        identity = os.stat(self.root)
+        self._watch = self._observer.schedule(
+            self._handler, os.path.abspath(self.root), recursive=True, event_filter=_watched_events()
+        )
+        self._identity = (identity.st_dev, identity.st_ino)
+
+    def _folder_moved(self) -> bool:
+        """Whether the watched folder is no longer at its path (deleted, renamed away, replaced)."""
+        if self._lost.is_set():
+            return True
+        try:
+            status = os.stat(self.root)
+        except OSError:
+            return True
+        return (status.st_dev, status.st_ino) != self._identity
+
+    def _rewatch(self) -> None:
+        """Watch the folder at its path again, if it is there; until then, the watch is off."""
+        if self._observer is None:  # closed
+            return
+        if self._watch is not None:
+            with contextlib.suppress(Exception):  # the old folder's watch may be gone already
+                self._observer.unschedule(self._watch)
+            self._watch = None
+        try:
+            self._schedule_watch()
+        except OSError:
+            self._identity = None
+            return
+        self._lost.clear()
+        self._log(f"watching {self.root} again")
+        self._rescan_needed = True
 
     def close(self) -> None:
         """Stop watching; safe to call twice."""
@@ -187,6 +236,13 @@ class LiveFeed:
             if self._wake.wait(self._tick):
                 self._settle()
                 if not self._stopping:
+                    self.rebuild()
+            elif self._folder_moved() or self._failing:
+                if time.monotonic() - self._last_retry > RETRY:
+                    self._last_retry = time.monotonic()
+                    if self._folder_moved():
+                        self._rescan_needed = True  # only a walk can tell the folder is gone
+                        self._rewatch()
                     self.rebuild()
             elif self._today() != self._day or time.monotonic() - self._last_rescan > RECONCILE:
                 self.rebuild()
@@ -211,18 +267,17 @@ class LiveFeed:
 
     def _fail(self, message: str) -> None:
         self._failing = True
-        self._folder = None  # the changes it drained are lost: rescan next time
-        kept = "; keeping the last good feed" if self._published is not None else ""
-        self._log(f"error: {message}{kept}")
+        self._rescan_needed = True  # the changes it drained are lost: rescan next time
+        if message != self._last_error:  # a folder gone for an hour is logged once, not every retry
+            kept = "; keeping the last good feed" if self._published is not None else ""
+            self._log(f"error: {message}{kept}")
+        self._last_error = message
 
     def _rebuild(self, cause: str = "") -> None:
         started = time.monotonic()
-        racy_after = time.time_ns() - RACY_NS
         today = self._today()
-        before = {path: entry[0] for path, entry in self._memo.items()}
         folder = self._load()
-        changed = {path for path, entry in self._memo.items() if before.get(path) != entry[0]}
-        changed |= before.keys() - self._memo.keys()
+        changed = self._loader.changed
         causes = [cause] if cause else []
         if changed and not cause:
             causes.append(f"{plural(len(changed), 'file')} changed")
@@ -234,18 +289,15 @@ class LiveFeed:
             causes.append("problems changed")  # e.g. an unknown key added to the config
         if not causes and not self._failing:
             return
-        for path in changed & self._memo.keys():
-            if self._memo[path][0][0] >= racy_after:
-                self._memo[path] = (_STALE, self._memo[path][1])
         for problem in folder.problems:
-            if problem not in self._problems or problem.path in changed:
+            if problem not in self._problems or str(problem.path) in changed:
                 self._warn(str(problem))
         follow_ups = self._schedule(folder, today)
         data = self._build(follow_ups, today, folder.config)
         if data != self._published:
             self._publish(data)
             self._published = data
-        self._config, self._day, self._failing = folder.config, today, False
+        self._config, self._day, self._failing, self._last_error = folder.config, today, False, ""
         self._problems = set(folder.problems)
         due = sum(1 for f in follow_ups if f.due is not None and f.due <= today)
         errors = len(folder.errors)
@@ -257,42 +309,19 @@ class LiveFeed:
 
     def _load(self) -> Folder:
         """The folder now: re-stat only the files the events named, or rescan it all."""
-        files: set[Path] = set()
-        rescan = self._folder is None or time.monotonic() - self._last_rescan > RECONCILE
+        files: set[str] = set()
+        rescan = self._rescan_needed or time.monotonic() - self._last_rescan > RECONCILE
         while not self._changes.empty():
             change = self._changes.get()
             rescan = rescan or change is None
             if change is not None:
                 files.add(change)
-        if rescan or len(files) > TARGETED_MAX or any(f not in self._memo and f.exists() for f in files):
-            return self._rescan()
-        assert self._folder is not None
-        touched = False
-        for path in files & self._memo.keys():
-            stamp = signature(path)
-            if stamp is None:
-                del self._memo[path]
-            elif stamp != self._memo[path][0]:
-                self._memo[path] = (stamp, load_prospect(path))
-            else:
-                continue
-            touched = True
-        if not touched:
-            return self._folder
-        prospects = [loaded[0] for _, loaded in self._memo.values() if loaded[0] is not None]
-        problems = [problem for _, loaded in self._memo.values() for problem in loaded[1]]
-        unique, duplicates = split_duplicates(prospects)
-        problems = [*self._outside_memo, *problems, *duplicates]
-        self._folder = Folder(self.root, self._folder.config, unique, tuple(problems))
-        return self._folder
-
-    def _rescan(self) -> Folder:
-        """`load_folder` over the whole folder; new files, folders and the config need it."""
-        self._last_rescan = time.monotonic()
-        folder = load_folder(self.root, self._memo)
-        self._outside_memo = tuple(p for p in folder.problems if p.path not in self._memo)
-        self._folder = folder
-        return folder
+        if rescan or len(files) > TARGETED_MAX:
+            self._last_rescan = time.monotonic()
+            folder = self._loader.load()
+            self._rescan_needed = False
+            return folder
+        return self._loader.refresh(files)
 
     def _schedule(self, folder: Folder, today: dt.date) -> list[FollowUp]:
         """Every follow-up, unsorted (the feed sorts), reusing those of unchanged prospects."""

@@ -1,18 +1,29 @@
-"""Find the prospect folder, load every prospect in it, and resolve references to one."""
+"""Find the prospect folder, load every prospect in it, and resolve references to one.
+
+`Loader` is the one loader: `load_folder`, the parse cache, `watch` and `serve` all use
+it. It walks the folder once (a loop over `os.scandir`, string paths, one `stat` a
+file), parses only the files whose stat signature changed since its last load, and
+keeps every unchanged file's `Prospect` object, so the callers can tell what changed.
+"""
 
 from __future__ import annotations
 
+import gc
 import os
+import stat
+import threading
+import time
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
 
-from mdfollow.core.config import CONFIG_NAME, load_config
+from mdfollow.core.config import CONFIG_NAME, ConfigError, load_config
 from mdfollow.core.errors import MdfollowError
 from mdfollow.core.model import Config, Problem, Prospect
 from mdfollow.core.parse import BOM, has_front_matter, parse_prospect, unread_prospect
+from mdfollow.store import record
 
 
 @dataclass(frozen=True)
@@ -27,6 +38,10 @@ class Folder:
     @property
     def errors(self) -> list[Problem]:
         return [p for p in self.problems if p.severity == "error"]
+
+
+class FolderUnreadable(MdfollowError):
+    """The root itself cannot be read (gone, renamed, no permission): there is no folder to report on."""
 
 
 def find_root(start: Path, explicit: Path | None = None) -> Path:
@@ -50,7 +65,23 @@ def find_root(start: Path, explicit: Path | None = None) -> Path:
 
 def root_above(folder: Path) -> Path | None:
     """The nearest of `folder` (absolute) and its parents holding `mdfollow.toml`, as git finds `.git`."""
-    return next((above for above in (folder, *folder.parents) if (above / CONFIG_NAME).is_file()), None)
+    return next((above for above in (folder, *folder.parents) if os.path.isfile(above / CONFIG_NAME)), None)
+
+
+def read_config(root: Path) -> tuple[Config, list[Problem]]:
+    """The folder's config (the defaults without `mdfollow.toml`), and its warnings.
+
+    Only a regular file is read: opening a FIFO would block every command."""
+    path = root / CONFIG_NAME
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        mode = stat.S_IFREG  # none: load_config gives the defaults
+    except OSError as error:
+        raise ConfigError(f"{path}:1: cannot read: {error.strerror or error}") from None
+    if not stat.S_ISREG(mode):
+        raise ConfigError(f"{path}:1: not a regular file (a FIFO, device or folder): cannot be read")
+    return load_config(root)
 
 
 def holds_prospects(root: Path) -> bool:
@@ -66,71 +97,164 @@ def holds_prospects(root: Path) -> bool:
     return False
 
 
-def prospect_files(root: Path, exclude: tuple[str, ...]) -> Iterator[Path | Problem]:
-    """Every candidate `*.md` below root in a stable order, and a problem for each unwalkable folder.
+NOT_PROSPECTS = frozenset({"node_modules"})
+"""Folders never entered by name (hidden ones and `_` ones such as `__pycache__` never are)."""
+OTHER_PROJECT = frozenset({CONFIG_NAME, ".git", "pyvenv.cfg"})
+"""A subfolder holding one of these is another prospect folder, a git work tree or
+submodule, or a virtualenv: it is not entered, as git does not enter a nested repository."""
 
-    A subfolder holding its own `mdfollow.toml` is another prospect folder and is not
-    entered, as git does not enter a nested repository."""
-    seen: set[tuple[int, int]] = set()
+Candidate = tuple[str, os.stat_result]
+"""A prospect file's path (as text) and its stat (the target's, for a link)."""
 
-    def excluded(relative: str, name: str) -> bool:
-        """As in .gitignore: a glob without a slash matches a name at any depth."""
-        return any(
-            fnmatch(relative, pattern.strip("/"))
-            if "/" in pattern.rstrip("/")
-            else fnmatch(name, pattern.rstrip("/"))
-            for pattern in exclude
-        )
 
-    files: dict[tuple[int, int], Path] = {}
-    links: list[tuple[Path, tuple[int, int]]] = []
+def _skipped(name: str) -> bool:
+    """Hidden files and folders, `_` names, editor backups, swap and lock files (SPEC §1)."""
+    return name[0] in "._#" or name.endswith("~")
 
-    def walk(folder: Path, relative: str) -> Iterator[Path | Problem]:
+
+def _prefix(root: Path) -> str:
+    """What to put before a relative path so it reads as `root / relative` would."""
+    text = str(root)
+    return "" if text == "." else text if text.endswith(os.sep) else text + os.sep
+
+
+def _entries(root: Path, exclude: tuple[str, ...]) -> Iterator[tuple[str, os.DirEntry[str]] | Problem]:
+    """Every `*.md` entry below root that is not skipped, in a stable order (by name, depth
+    first), and a problem for each folder that cannot be walked.
+
+    A loop, not a recursion, so any depth works. It stays inside the root: a link to a
+    folder is not followed (one pointing outside is reported), and another project's
+    folder is not entered. The root itself being unreadable is `FolderUnreadable`.
+    """
+    prefix = _prefix(root)
+    try:
+        with os.scandir(root) as listing:
+            top = sorted(listing, key=_name)
+    except OSError as error:
+        raise FolderUnreadable(f"{root}: cannot read folder: {error.strerror or error}") from None
+    real_root: str | None = None
+    stack: list[tuple[Iterator[os.DirEntry[str]], str]] = [(iter(top), "")]
+    while stack:
+        entries, relative = stack[-1]
+        entry = next(entries, None)
+        if entry is None:
+            stack.pop()
+            continue
+        name = entry.name
+        if _skipped(name):
+            continue
+        child = relative + name
+        if exclude and _excluded(child, name, exclude):
+            continue
+        path = prefix + child
         try:
-            status = folder.stat()
-            if (status.st_dev, status.st_ino) in seen:
-                yield Problem(folder, 0, "symlink loop: folder already read, skipped", "warning")
-                return
-            seen.add((status.st_dev, status.st_ino))
-            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
-        except OSError as error:
-            yield Problem(folder, 0, f"cannot read folder: {error.strerror or error}")
-            return
-        for entry in entries:
-            name = entry.name
-            if name.startswith((".", "_")) or name.endswith("~") or name.startswith("#"):
+            if entry.is_dir(follow_symlinks=False):
+                if name in NOT_PROSPECTS:
+                    continue
+                try:
+                    with os.scandir(path) as listing:
+                        inside = sorted(listing, key=_name)
+                except OSError as error:
+                    yield Problem(Path(path), 0, f"cannot read folder: {error.strerror or error}")
+                    continue
+                if not OTHER_PROJECT.isdisjoint(item.name for item in inside):
+                    continue
+                stack.append((iter(inside), child + os.sep))
                 continue
-            child = f"{relative}{name}"
-            if excluded(child, name):
+            is_link = entry.is_symlink()
+            if not name.lower().endswith(".md"):
+                if is_link and entry.is_dir():
+                    real_root = real_root or os.path.realpath(root)
+                    target = os.path.realpath(path)
+                    if os.path.commonpath((real_root, target)) != real_root:
+                        yield Problem(
+                            Path(path), 0, "link to a folder outside the folder: not followed", "warning"
+                        )
                 continue
-            path = folder / name
-            try:
-                is_dir = entry.is_dir()
-            except OSError:
-                is_dir = False
-            if is_dir:
-                if not (path / CONFIG_NAME).is_file():  # a folder with its own config is its own root
-                    yield from walk(path, child + "/")
-            elif not name.lower().endswith(".md"):
-                continue
-            elif not _utf8_name(name):
-                yield Problem(path, 0, "file name is not valid UTF-8: skipped (rename the file)")
-            elif reason := _not_readable(entry):
-                yield Problem(path, 0, reason)
-            elif entry.is_symlink():
-                target = os.stat(entry.path)
-                links.append((path, (target.st_dev, target.st_ino)))
-            else:
-                files[(status.st_dev, entry.inode())] = path
-                yield path
+        except OSError as error:  # the entry vanished, or its link cannot be resolved
+            yield Problem(Path(path), 0, f"cannot read: {error.strerror or error}")
+            continue
+        if not _utf8_name(name):
+            yield Problem(Path(path), 0, "file name is not valid UTF-8: skipped (rename the file)")
+            continue
+        yield path, entry
 
-    yield from walk(root, "")
-    for path, key in links:  # after every real file, so a link never hides its target
+
+def _name(entry: os.DirEntry[str]) -> str:
+    return entry.name
+
+
+def _excluded(relative: str, name: str, exclude: tuple[str, ...]) -> bool:
+    """As in .gitignore: a glob without a slash matches a name at any depth."""
+    return any(
+        fnmatch(relative, pattern.strip("/"))
+        if "/" in pattern.rstrip("/")
+        else fnmatch(name, pattern.rstrip("/"))
+        for pattern in exclude
+    )
+
+
+def walk(root: Path, exclude: tuple[str, ...]) -> Iterator[Candidate | Problem]:
+    """Every prospect file candidate below root with its stat, and the problems of the walk.
+
+    Only regular files are candidates (a FIFO would block a read forever, a device never
+    end). A file reached twice, through a link or under a second hard-linked name, is
+    a candidate once: links come after every real file, so a link never hides its target,
+    and a warning names the other names.
+    """
+    files: dict[tuple[int, int], str] = {}
+    linked: dict[tuple[int, int], tuple[int, list[str]]] = {}
+    links: list[Candidate] = []
+    for item in _entries(root, exclude):
+        if isinstance(item, Problem):
+            yield item
+            continue
+        path, entry = item
+        try:
+            if entry.is_symlink():
+                status = os.stat(path)
+                if stat.S_ISREG(status.st_mode):
+                    links.append((path, status))
+                    continue
+            elif entry.is_file(follow_symlinks=False):
+                status = entry.stat(follow_symlinks=False)
+                key = (status.st_dev, status.st_ino)
+                if status.st_nlink > 1:
+                    if key in files:
+                        linked[key][1].append(path)
+                        continue
+                    linked[key] = (status.st_nlink, [])
+                files[key] = path
+                yield path, status
+                continue
+            else:
+                status = os.stat(path)
+        except OSError as error:
+            yield Problem(Path(path), 0, f"cannot read: {error.strerror or error}")
+            continue
+        yield Problem(Path(path), 0, "not a regular file: skipped")
+    for path, status in links:
+        key = (status.st_dev, status.st_ino)
         if key in files:
-            yield Problem(path, 0, f"same file as {files[key]}: skipped", "warning")
+            yield Problem(Path(path), 0, f"same file as {files[key]}: skipped", "warning")
         else:
             files[key] = path
-            yield path
+            yield path, status
+    for key, (count, others) in linked.items():
+        yield Problem(Path(files[key]), 0, _hard_links(count, others), "warning")
+
+
+def _hard_links(count: int, others: list[str]) -> str:
+    """The warning on a file with several names (hard links): it is one prospect."""
+    outside = count - 1 - len(others)
+    named = [*others, *([f"{outside} outside the folder"] if outside > 0 else [])]
+    return f"file has {count} hard links (also {', '.join(named)}): listed once"
+
+
+def prospect_files(root: Path, exclude: tuple[str, ...]) -> Iterator[Path | Problem]:
+    """Every candidate `*.md` below root in a stable order, and a problem for each unwalkable folder."""
+    for item in walk(root, exclude):
+        yield item if isinstance(item, Problem) else Path(item[0])
 
 
 def _utf8_name(name: str) -> bool:
@@ -142,19 +266,24 @@ def _utf8_name(name: str) -> bool:
     return True
 
 
-def _not_readable(entry: os.DirEntry[str]) -> str | None:
-    """Why a `*.md` entry cannot be read as a file: only regular files are (a FIFO would
-    block forever, a device never end, a dangling link has nothing behind it)."""
+Signature = tuple[int, int, int, int]
+Loaded = tuple[Prospect | None, list[Problem]]
+
+
+def signature(path: Path | str) -> Signature | None:
+    """What changes whenever a file's content may have changed."""
     try:
-        if entry.is_file():
-            return None
-        os.stat(entry.path)
-    except OSError as error:
-        return f"cannot read: {error.strerror or error}"
-    return "not a regular file: skipped"
+        status = os.stat(path)
+    except OSError:
+        return None
+    return _signature(status)
 
 
-def load_prospect(path: Path) -> tuple[Prospect | None, list[Problem]]:
+def _signature(status: os.stat_result) -> Signature:
+    return (status.st_mtime_ns, status.st_size, status.st_ino, status.st_ctime_ns)
+
+
+def load_prospect(path: Path) -> Loaded:
     """Read and parse one file; a file without front matter is not a prospect."""
     try:
         data = path.read_bytes()
@@ -168,63 +297,205 @@ def load_prospect(path: Path) -> tuple[Prospect | None, list[Problem]]:
     return parse_prospect(path, data)
 
 
-Signature = tuple[int, int, int, int]
-Loaded = tuple[Prospect | None, list[Problem]]
+@dataclass(slots=True)
+class Entry:
+    """One file as the loader last saw it: its signature when read, and what it gave.
 
-
-class Memo(dict[Path, tuple[Signature, Loaded]]):
-    """Parsed files by path, with the stat signature they were parsed at (see `load_folder`).
-
-    `changed` says whether a load added, replaced or dropped an entry.
+    `record` is the parse cache's plain-value form of `prospect`, kept so that an
+    unchanged file costs nothing to store again.
     """
 
-    changed = False
+    signature: Signature
+    prospect: Prospect | None
+    problems: tuple[Problem, ...]
+    record: record.Record | None = None
 
 
-def signature(path: Path) -> Signature | None:
-    """What changes whenever a file's content may have changed."""
+STALE: Signature = (-1, -1, -1, -1)
+"""The signature of an entry to read again whatever its file's stat says."""
+RACY_NS = 50_000_000
+"""A file modified this close before a load may change again within its timestamp's tick,
+leaving the same signature: such a file is read again next time (git's "racy" rule)."""
+PARALLEL_MIN = 2000
+"""Fewer files than this to parse, and starting a process pool costs more than it saves."""
+_CHUNK = 250
+
+
+class Loader:
+    """Loads one folder again and again, parsing only what changed since the last load.
+
+    `entries` (by path) are what the last load saw; `changed` the paths that the last
+    `load` or `refresh` added, re-read or dropped. Unchanged files keep their `Prospect`
+    object, so callers may keep anything they derived from it (follow-ups, feed parts).
+    """
+
+    def __init__(self, root: Path, entries: dict[str, Entry] | None = None) -> None:
+        self.root = root
+        self.entries: dict[str, Entry] = entries if entries is not None else {}
+        self.changed: set[str] = set()
+        self._config: Config | None = None
+        self._walk_problems: tuple[Problem, ...] = ()
+        self._folder: Folder | None = None
+
+    @property
+    def folder(self) -> Folder | None:
+        """What the last load gave (None before the first)."""
+        return self._folder
+
+    def load(self) -> Folder:
+        """Walk the whole folder: new, changed and removed files, and the config."""
+        collecting = gc.isenabled()
+        gc.disable()  # many small long-lived objects: collections would find no garbage
+        try:
+            return self._load()
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _load(self) -> Folder:
+        config, problems = read_config(self.root)
+        started = time.time_ns()
+        old = self.entries
+        fresh: dict[str, Entry] = {}
+        to_parse: list[tuple[str, Signature]] = []
+        self.changed = set()
+        for item in walk(self.root, config.exclude):
+            if isinstance(item, Problem):
+                problems.append(item)
+                continue
+            path, status = item
+            stamp = _signature(status)
+            known = old.get(path)
+            if known is not None and known.signature == stamp:
+                fresh[path] = known
+            else:
+                fresh[path] = Entry(STALE, None, ())  # placeholder: keeps the walk's order
+                to_parse.append((path, stamp))
+        for (path, stamp), (prospect, file_problems, encoded) in zip(to_parse, _parse(to_parse), strict=True):
+            fresh[path] = Entry(_trusted(stamp, started), prospect, tuple(file_problems), encoded)
+            self.changed.add(path)
+        self.changed |= old.keys() - fresh.keys()
+        self.entries = fresh
+        self._config, self._walk_problems = config, tuple(problems)
+        return self._assemble()
+
+    def refresh(self, paths: Iterable[str]) -> Folder:
+        """Look again at just these files (what a watcher reported); a file the last load did
+        not know means a full `load`, since only the walk knows whether it is a prospect."""
+        paths = set(paths)
+        if self._folder is None or any(p not in self.entries and os.path.lexists(p) for p in paths):
+            return self.load()
+        started = time.time_ns()
+        self.changed = set()
+        for path in paths & self.entries.keys():
+            stamp = signature(path)
+            if stamp is None:
+                del self.entries[path]
+            elif stamp != self.entries[path].signature:
+                prospect, file_problems = load_prospect(Path(path))
+                self.entries[path] = Entry(_trusted(stamp, started), prospect, tuple(file_problems))
+            else:
+                continue
+            self.changed.add(path)
+        return self._assemble() if self.changed else self._folder
+
+    def _assemble(self) -> Folder:
+        assert self._config is not None
+        prospects = [entry.prospect for entry in self.entries.values() if entry.prospect is not None]
+        problems = [*self._walk_problems]
+        for entry in self.entries.values():
+            problems.extend(entry.problems)
+        unique, duplicates = split_duplicates(prospects)
+        self._folder = Folder(self.root, self._config, unique, tuple(problems + duplicates))
+        return self._folder
+
+
+def _trusted(stamp: Signature, started: int) -> Signature:
+    """The signature to remember for a file read at `started` (see `RACY_NS`)."""
+    return STALE if stamp[0] >= started - RACY_NS else stamp
+
+
+def _parse(
+    files: list[tuple[str, Signature]],
+) -> Iterator[tuple[Prospect | None, list[Problem], record.Record | None]]:
+    """Each file parsed, in order; in a process pool when there are many and nothing else
+    runs in this process (forking a process with threads can deadlock the child)."""
+    workers = min(os.cpu_count() or 1, len(files) // _CHUNK)
+    if len(files) < PARALLEL_MIN or workers < 2 or threading.active_count() > 1 or not record.SUPPORTED:
+        for path, _ in files:
+            yield (*load_prospect(Path(path)), None)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    chunks = [[path for path, _ in files[i : i + _CHUNK]] for i in range(0, len(files), _CHUNK)]
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        for chunk, results in zip(chunks, pool.map(_parse_chunk, chunks), strict=True):
+            for path, (encoded, problems) in zip(chunk, results, strict=True):
+                file = Path(path)
+                prospect = None if encoded is None else record.decode(encoded, file)
+                yield prospect, list(record.decode_problems(problems, file)), encoded
+
+
+def _parse_chunk(paths: list[str]) -> list[tuple[record.Record | None, record.Problems]]:
+    """In a worker: parse files and send back plain values (cheap to pass between processes)."""
+    results = []
+    for path in paths:
+        prospect, problems = load_prospect(Path(path))
+        results.append(
+            (None if prospect is None else record.encode(prospect), record.encode_problems(problems))
+        )
+    return results
+
+
+def load_folder(root: Path) -> Folder:
+    """Load the config and every prospect; bad files become problems, never exceptions."""
+    return Loader(root).load()
+
+
+def load_for(root: Path, reference: str) -> Folder | None:
+    """The folder as far as resolving `reference` needs it, when it names one file by its
+    exact id or path: the config and that file alone are read (the folder is only listed,
+    to be sure no other file has that id). None when the whole folder must be loaded:
+    a part of a name, a file linked twice, or nothing found.
+
+    `resolve` on the result gives what it gives on the whole folder.
+    """
+    wanted = _fold(reference)
+    config, problems = read_config(root)
+    as_path = Path(reference)
+    target: os.stat_result | None = None
+    if as_path.suffix.lower() == ".md":
+        try:
+            target = os.stat(as_path)
+        except OSError:
+            return None
+    found: list[tuple[str, os.DirEntry[str]]] = []
+    for item in _entries(root, config.exclude):
+        if isinstance(item, Problem):
+            continue
+        path, entry = item
+        stem = entry.name[:-3]
+        if stem == as_path.stem if target is not None else _fold(stem) == wanted:
+            found.append(item)
+    if len(found) != 1:
+        return None
+    path, entry = found[0]
     try:
-        status = path.stat()
+        if entry.is_symlink() or not entry.is_file(follow_symlinks=False):
+            return None
+        status = entry.stat(follow_symlinks=False)
     except OSError:
         return None
-    return (status.st_mtime_ns, status.st_size, status.st_ino, status.st_ctime_ns)
-
-
-def load_folder(root: Path, memo: Memo | None = None) -> Folder:
-    """Load the config and every prospect; bad files become problems, never exceptions.
-
-    With a `memo`, a file whose stat signature is unchanged is not read again, and
-    the memo is updated to hold exactly the files seen (for `watch` and the cache).
-    """
-    config, problems = load_config(root)
-    prospects: list[Prospect] = []
-    seen: set[Path] = set()
-    for item in prospect_files(root, config.exclude):
-        if isinstance(item, Problem):
-            problems.append(item)
-            continue
-        if memo is None:
-            prospect, file_problems = load_prospect(item)
-        else:
-            seen.add(item)
-            stamp = signature(item)
-            cached = memo.get(item)
-            if stamp is not None and cached is not None and cached[0] == stamp:
-                prospect, file_problems = cached[1]
-            else:
-                prospect, file_problems = load_prospect(item)
-                if stamp is not None:
-                    memo[item] = (stamp, (prospect, file_problems))
-                    memo.changed = True
-        problems.extend(file_problems)
-        if prospect is not None:
-            prospects.append(prospect)
-    if memo is not None:
-        for gone in memo.keys() - seen:
-            del memo[gone]
-            memo.changed = True
-    unique, duplicates = split_duplicates(prospects)
-    return Folder(root, config, unique, tuple(problems + duplicates))
+    if status.st_nlink != 1 or (
+        target is not None and (target.st_dev, target.st_ino) != (status.st_dev, status.st_ino)
+    ):
+        return None
+    prospect, file_problems = load_prospect(Path(path))
+    if prospect is None and not any(p.severity == "error" for p in file_problems):
+        return None  # not a prospect: the whole folder decides what the reference means
+    return Folder(root, config, () if prospect is None else (prospect,), (*problems, *file_problems))
 
 
 def split_duplicates(prospects: list[Prospect]) -> tuple[tuple[Prospect, ...], list[Problem]]:
