@@ -84,7 +84,7 @@ def test_dash_o_writes_the_file_atomically_and_keeps_its_mode(
     write("jane.md", JANE.format(next="2026-12-01", extra=""))
     target = folder / "out" / "feed.ics"
     target.parent.mkdir()
-    target.write_bytes(b"old")
+    target.write_bytes(b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")  # an old feed: replaced
     os.chmod(target, 0o640)
     result = run("ics", "-o", str(target))
     assert result.exit_code == 0, result
