@@ -366,7 +366,7 @@ def test_a_components_file_that_is_corrupt_or_others_may_write_is_ignored(
     [stored] = (cache / "mdfollow").glob("*.components.marshal")
     key, entries = marshal.loads(stored.read_bytes())
     name = str(files[0])
-    forged = {**entries, name: (entries[name][0], (*entries[name][1][:2], "SUMMARY:forged\r\n", 0, "x"))}
+    forged = {**entries, name: (entries[name][0], (*entries[name][1][:2], b"SUMMARY:forged\r\n", 0, "x"))}
     rendered: list[str] = []
     real = ics.follow_up_component
     monkeypatch.setattr(

@@ -33,7 +33,7 @@ from mdfollow.core.schedule import add_days
 
 PRODID = "-//mdfollow//mdfollow//EN"
 REFRESH = "PT1H"
-FOOTER = "END:VCALENDAR\r\n"
+FOOTER = b"END:VCALENDAR\r\n"
 LAST_TOUCHES = 3
 LAST_DAY = dt.date(dt.MAXYEAR - 1, 12, 31)
 """Items placed later (a typo'd `next: 9999-…`, `--today 9999-12-31`) are left out: no room for
@@ -284,9 +284,10 @@ class Rendered:
 
     key: str
     """The component's identity across versions: its kind and UID."""
-    head: str
-    """`BEGIN:…` and `UID:…`; the stamp lines follow."""
-    body: str
+    head: bytes
+    """`BEGIN:…` and `UID:…` in UTF-8 (bytes: half the memory of text with an em dash); the
+    stamp lines follow."""
+    body: bytes
     """Every line after the stamps, `END:…` included."""
     natural: int
     """The stamp from the data alone, in POSIX seconds: the revision day at a time of day
@@ -294,9 +295,9 @@ class Rendered:
     fingerprint: str
     """A digest of the text: what tells a changed component from an unchanged one."""
 
-    def text(self, stamp: int) -> str:
-        stamped = _utc_stamp(stamp)
-        return f"{self.head}DTSTAMP:{stamped}\r\nLAST-MODIFIED:{stamped}\r\n{self.body}"
+    def text(self, stamp: int) -> bytes:
+        stamped = _utc_stamp(stamp).encode("ascii")
+        return b"%sDTSTAMP:%s\r\nLAST-MODIFIED:%s\r\n%s" % (self.head, stamped, stamped, self.body)
 
 
 Stamp = Callable[[Rendered], int]
@@ -361,11 +362,11 @@ def render(item: Item, calendar: CalendarConfig, todo: bool, zone: str | None) -
     if calendar.alarm is not None:
         parts.append(_alarm(item, calendar.alarm, start, due_only=todo and start is None))
     parts.append(f"END:{kind}\r\n")
-    body = "".join(parts)
-    digest = hashlib.sha256((head + body).encode("utf-8")).digest()
+    head_bytes, body_bytes = head.encode("utf-8"), "".join(parts).encode("utf-8")
+    digest = hashlib.sha256(head_bytes + body_bytes).digest()
     day = dt.datetime(item.revision.year, item.revision.month, item.revision.day, tzinfo=dt.UTC)
     natural = int(day.timestamp()) + int.from_bytes(digest[:8], "big") % 86400
-    return Rendered(f"{kind}:{item.uid}", head, body, natural, digest[:16].hex())
+    return Rendered(f"{kind}:{item.uid}", head_bytes, body_bytes, natural, digest[:16].hex())
 
 
 def _alarm(item: Item, alarm: dt.time, start: dt.datetime | None, *, due_only: bool) -> str:
@@ -654,9 +655,9 @@ def build_feed(
     else:
         components = [render_follow_up(follow_up, today, calendar, options) for follow_up, _ in placed]
         timed_days = [placement.day for _, placement in placed if placement.clock is not None]
-    chunks = [calendar_header(calendar, zone)]
+    chunks = [calendar_header(calendar, zone).encode("utf-8")]
     if zone is not None and timed_days and not is_utc(zone):
-        chunks.append(timezone_text(zone, min(timed_days).year, max(timed_days).year))
+        chunks.append(timezone_text(zone, min(timed_days).year, max(timed_days).year).encode("utf-8"))
     chunks += [component.text(stamp(component)) for component in components]
     chunks.append(FOOTER)
-    return "".join(chunks).encode("utf-8")
+    return b"".join(chunks)

@@ -33,7 +33,7 @@ from mdfollow.core.model import CalendarConfig, Config, FollowUp
 from mdfollow.store.cache import cache_dir
 from mdfollow.store.folder import Signature, signature
 
-FORMAT = 1
+FORMAT = 2
 RACY_NS = 2_000_000_000
 """A file modified this close to (or after) the run's start may have changed after it was
 parsed; its component is rendered but not kept (file systems with 2-second timestamps too)."""
@@ -110,10 +110,10 @@ class Components:
         entries: Any = (
             stored[1] if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == key else {}
         )
-        self._kept: dict[str, tuple[Signature, tuple[str, str, str, int, str]]] = (
+        self._kept: dict[str, tuple[Signature, tuple[str, bytes, bytes, int, str]]] = (
             entries if isinstance(entries, dict) else {}
         )
-        self._fresh: dict[str, tuple[Signature, tuple[str, str, str, int, str]]] = {}
+        self._fresh: dict[str, tuple[Signature, tuple[str, bytes, bytes, int, str]]] = {}
         self.rendered = 0
         """How many components this run rendered (the rest came from the cache)."""
 
