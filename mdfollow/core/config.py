@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mdfollow.core.errors import MdfollowError
-from mdfollow.core.model import Cadence, CalendarConfig, Config, Gap, Problem
+from mdfollow.core.model import Cadence, CalendarConfig, Config, Gap, PlanConfig, Problem
 
 CONFIG_NAME = "mdfollow.toml"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -54,18 +54,27 @@ digest = false          # one "Follow-ups (N)" event a day instead of one per pr
 
 [git]
 autocommit = false      # commit each file mdfollow changes
+
+# A plan spreads follow-ups over your workdays; off without this table (docs/scheduling.md).
+# [plan]
+# slots = ["09:30", "13:00", "16:30"]  # times to try, another after each unanswered try; [] = untimed
+# daily = 15                           # follow-ups per workday at most, the rest move on; 0 = no cap
+# hour = "fri 09:00"                   # a weekly one-hour follow-up block in the feed; "" = none
 """
 
 MAX_GAP = 9999
 """The largest count in a gap: 9999 months is already centuries; more is a typo."""
 _GAP = re.compile(r"^\s*(\d+)\s*([dwm])(?:\s+([\w-]+))?\s*$", re.IGNORECASE)
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_HOUR = re.compile(r"^\s*([A-Za-z]+)\s+(\S+)\s*$")
+_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _DURATION = re.compile(r"^(?:(\d+)h)?\s*(?:(\d+)m(?:in)?)?$")
 _KNOWN = {
-    "": {"workdays", "reply", "channels", "exclude", "cadences", "calendar", "git"},
+    "": {"workdays", "reply", "channels", "exclude", "cadences", "calendar", "git", "plan"},
     "calendar": {"name", "timezone", "time", "duration", "alarm", "overdue", "digest"},
     "git": {"autocommit"},
     "cadence": {"gaps", "then"},
+    "plan": {"slots", "daily", "hour"},
 }
 
 
@@ -222,6 +231,35 @@ class _Reader:
             digest=self.typed(table, "digest", bool, default.digest, "calendar.digest"),
         )
 
+    def plan(self, table: Mapping[str, Any]) -> PlanConfig:
+        """The `[plan]` table (SPEC §7); each bad value names its key and line."""
+        self.warn_unknown(table, "plan", "plan.")
+        slots: list[dt.time] = []
+        for index, text in enumerate(self.typed(table, "slots", list, [], "plan.slots")):
+            key = f"plan.slots[{index}]"
+            if not isinstance(text, str) or not _CLOCK.match(text):
+                raise self.fail(key, f'{text!r} is not a time (use "HH:MM")')
+            slot = self.clock(text, key)
+            assert slot is not None
+            if slots and slot <= slots[-1]:
+                order = "repeated" if slot == slots[-1] else f"before {slots[-1]:%H:%M}"
+                raise self.fail(key, f"{text!r} is {order}: slots must be sorted and distinct")
+            slots.append(slot)
+        daily = self.typed(table, "daily", int, 0, "plan.daily")
+        if daily < 0:
+            raise self.fail("plan.daily", f"{daily} is below 0 (0 = no cap)")
+        hour_text = self.typed(table, "hour", str, "", "plan.hour")
+        return PlanConfig(tuple(slots), daily, self.weekly_hour(hour_text) if hour_text else None)
+
+    def weekly_hour(self, text: str) -> tuple[int, dt.time]:
+        """`"fri 09:00"` (or `"Friday 9:00"`) → (4, 09:00)."""
+        match = _HOUR.match(text)
+        day = match[1].lower() if match else ""
+        clock = _CLOCK.match(match[2]) if match else None
+        if clock is None or (day not in WEEKDAYS and day not in _DAY_NAMES):
+            raise self.fail("plan.hour", f'{text!r} is not "DAY HH:MM" (e.g. "fri 09:00")')
+        return WEEKDAYS.index(day[:3]), dt.time(int(clock[1]), int(clock[2]))
+
     def config(self, data: Mapping[str, Any], base: Mapping[str, Cadence]) -> tuple[Config, list[Problem]]:
         self.warn_unknown(data, "", "")
         workday_names = self.typed(data, "workdays", list, list(WEEKDAYS[:5]), "workdays")
@@ -250,6 +288,7 @@ class _Reader:
             calendar=self.calendar(self.typed(data, "calendar", dict, {}, "calendar")),
             git_autocommit=self.typed(git, "autocommit", bool, False, "git.autocommit"),
             path=self.path,
+            plan=self.plan(self.typed(data, "plan", dict, {}, "plan")) if "plan" in data else None,
         )
         return config, self.problems
 
