@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
 from typing import Annotated
 
 import typer
 
 from mdfollow.cli.app import JsonOption, app, env, print_json, use_color
-from mdfollow.core import render
+from mdfollow.core import plan, render
 from mdfollow.core.errors import MdfollowError
-from mdfollow.core.model import STATUSES
+from mdfollow.core.model import STATUSES, Config, FollowUp
 from mdfollow.core.schedule import add_days, follow_up, schedule
 
 
@@ -28,6 +30,9 @@ def due(
     today = settings.today
     folder = settings.load()
     items = schedule(folder.prospects, today, folder.config)
+    if folder.config.plan is not None and not exhausted:
+        _due_planned(items, today, folder.config, None if show_all else days, as_json)
+        return
     if exhausted:
         items = [f for f in items if f.due is None]
     else:
@@ -90,10 +95,14 @@ def show(
 
     found = resolve(folder, prospect)
     upcoming = follow_up(found, settings.today, folder.config)
+    planned, line = None, None
+    if folder.config.plan is not None and upcoming is not None:
+        everyone = schedule(folder.prospects, settings.today, folder.config)
+        planned, line = plan.plan_one(found, everyone, settings.today, folder.config)
     if as_json:
-        print_json(render.show_json(found, upcoming))
+        print_json(render.show_json(found, planned or upcoming))
     else:
-        typer.echo(render.show_text(found, upcoming, settings.today))
+        typer.echo(render.show_text(found, upcoming, settings.today, line))
 
 
 @app.command()
@@ -113,3 +122,22 @@ def check(ctx: typer.Context) -> None:
     )
     if errors:
         raise typer.Exit(1)
+
+
+def _due_planned(
+    follow_ups: Sequence[FollowUp], today: dt.date, config: Config, days: int | None, as_json: bool
+) -> None:
+    """`due` with a plan (SPEC §7): what is planned up to `days` ahead (None: everything)."""
+    planned = [f for f in plan.plan(follow_ups, today, config) if f.planned is not None]
+    horizon = dt.date.max if days is None else add_days(today, days)
+    shown = [f for f in planned if f.planned is not None and f.planned <= horizon]
+    if as_json:
+        print_json([render.due_json(f, today) for f in shown])
+        return
+    if days:
+        typer.echo(
+            render.plan_days_table(shown, plan.plan_days(today, horizon, config), today, use_color(), config)
+        )
+    elif shown:
+        typer.echo(render.due_table(shown, today, use_color(), config))
+    typer.echo(render.plan_summary(shown, len(planned) - len(shown), today, config))

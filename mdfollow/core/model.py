@@ -167,7 +167,7 @@ class Config:
     git_autocommit: bool = False
     path: Path | None = None
     plan: PlanConfig | None = None
-    """None without a `[plan]` table: then nothing is planned and §3–§5 apply as they are."""
+    """None without a `[plan]` table: then nothing is planned and §3 to §5 apply as they are."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -275,3 +275,31 @@ def _days(days: Sequence[dt.date], today: dt.date) -> str:
     if len(names) > 3:
         return f"the {len(names)} workdays from {names[0]} to {names[-1]}"
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def marker(follow_up: FollowUp, today: dt.date, config: Config) -> str:
+    """The `due` table's note on a planned row: `3d late`, `today`, `moved`, or `3d late, moved`."""
+    late = follow_up.overdue_days(today)
+    parts = [f"{late}d late"] if late else ["today"] if follow_up.planned == today else []
+    if moved(follow_up, today, config):
+        parts.append("moved")
+    return ", ".join(parts)
+
+
+def plan_days(today: dt.date, horizon: dt.date, config: Config) -> list[dt.date]:
+    """The workdays from the plan's first day up to `horizon`: the days `due --days N` heads."""
+    days = []
+    day = first_day(today, config)
+    while day <= horizon and day < dt.date.max:
+        days.append(day)
+        day = next_workday(add_days(day, 1), config)
+    return days
+
+
+def plan_one(
+    prospect: Prospect, follow_ups: Iterable[FollowUp], today: dt.date, config: Config
+) -> tuple[FollowUp | None, str | None]:
+    """One prospect's planned follow-up within the whole plan, and the line that explains it."""
+    planned = plan(follow_ups, today, config)
+    mine = next((f for f in planned if f.prospect.path == prospect.path), None)
+    return mine, explain(mine, planned, today, config) if mine else None
