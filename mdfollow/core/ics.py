@@ -26,7 +26,7 @@ import functools
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -34,6 +34,7 @@ from icalendar import Alarm, Calendar, Component, Event, Timezone, Todo
 from icalendar.prop import vCategory, vDuration, vText
 from icalendar.timezone.tzid import is_utc
 
+from mdfollow.core import plan as planner
 from mdfollow.core.config import local_timezone
 from mdfollow.core.model import CalendarConfig, Config, FollowUp, Problem, Prospect, when_text
 from mdfollow.core.render import plural
@@ -119,6 +120,9 @@ class Placement:
 def place(follow_up: FollowUp, today: dt.date, calendar: CalendarConfig) -> Placement:
     """Overdue follow-ups go on today unless `overdue = "keep"`; the follow-up's own time wins."""
     assert follow_up.due is not None
+    if follow_up.planned is not None:  # SPEC §7: the plan has placed it, overdue or not
+        day = follow_up.planned
+        return Placement(day, follow_up.time or calendar.time, day != follow_up.due)
     moved = follow_up.due < today and calendar.overdue == "today"
     return Placement(today if moved else follow_up.due, follow_up.time or calendar.time, moved)
 
@@ -436,18 +440,20 @@ class Plan:
     """First and last year with a timed item, for the zone's VTIMEZONE; None when none is needed."""
     follow_ups: tuple[FollowUp, ...]
     digests: tuple[tuple[dt.date, tuple[FollowUp, ...]], ...]
+    hours: tuple[tuple[dt.date, tuple[FollowUp, ...]], ...] = ()
+    """The weekly follow-up hours (SPEC §7), each with the follow-ups it lists."""
+    hour: dt.time | None = None
+    """When the weekly hours start."""
 
 
 def plan(follow_ups: Iterable[FollowUp], today: dt.date, config: Config, days: int | None) -> Plan:
     """Pick the scheduled follow-ups (within `days` when given), sort them, group them for a digest."""
     calendar = config.calendar
     horizon = add_days(today, days) if days is not None else None
+    follow_ups = planner.plan(follow_ups, today, config)  # as they are without a [plan] table
+    hours = tuple(h for h in planner.weekly_hours(follow_ups, today, config) if _shown(h[0], horizon))
     chosen = sorted(
-        (
-            f
-            for f in follow_ups
-            if f.due is not None and f.due <= LAST_DAY and (horizon is None or f.due <= horizon)
-        ),
+        (f for f in follow_ups if f.due is not None and _shown(f.planned or f.due, horizon)),
         key=lambda f: (f.due or dt.date.max, f.prospect.name.casefold(), f.prospect.id),
     )
     zone = feed_timezone(calendar)
@@ -462,8 +468,14 @@ def plan(follow_ups: Iterable[FollowUp], today: dt.date, config: Config, days: i
     else:
         placements = (place(f, today, calendar) for f in chosen)
         timed_days = [p.day for p in placements if p.clock is not None]
+    timed_days += [day for day, _ in hours]
     years = (min(timed_days).year, max(timed_days).year) if needs_vtimezone(zone) and timed_days else None
-    return Plan(zone, years, tuple(chosen), digests)
+    hour = config.plan.hour[1] if config.plan and config.plan.hour else None
+    return Plan(zone, years, tuple(chosen), digests, hours, hour)
+
+
+def _shown(day: dt.date, horizon: dt.date | None) -> bool:
+    return day <= LAST_DAY and (horizon is None or day <= horizon)
 
 
 def build_calendar(
@@ -484,6 +496,8 @@ def build_calendar(
         feed.add_component(follow_up_component(follow_up, today, calendar, todo, contents.zone))
     for day, items in contents.digests:
         feed.add_component(digest_component(day, items, today, calendar, todo, contents.zone))
+    for day, items in contents.hours:
+        feed.add_component(hour_component(day, items, today, calendar, contents.hour, todo, contents.zone))
     return feed
 
 
@@ -507,6 +521,10 @@ def build_feed(
     chunks += [
         digest_bytes(day, items, today, calendar, todo, contents.zone) for day, items in contents.digests
     ]
+    chunks += [
+        hour_bytes(day, items, today, calendar, contents.hour, todo, contents.zone)
+        for day, items in contents.hours
+    ]
     chunks.append(FOOTER)
     return b"".join(chunks)
 
@@ -514,3 +532,54 @@ def build_feed(
 @functools.lru_cache(maxsize=64)
 def _timezone_bytes(zone: str, first_year: int, last_year: int) -> bytes:
     return bytes(timezone_component(zone, first_year, last_year).to_ical())
+
+
+HOUR_LENGTH = dt.timedelta(hours=1)
+
+
+def hour_line(follow_up: FollowUp) -> str:
+    """Name, company, channel, and the phone (calls and texts) or the email (anything else)."""
+    prospect = follow_up.prospect
+    by_phone = follow_up.channel in ("call", "text")
+    contacts = (prospect.phones if by_phone else prospect.emails) or prospect.emails or prospect.phones
+    parts = (prospect.name, prospect.company, follow_up.channel, contacts[0] if contacts else None)
+    return ", ".join(part for part in parts if part)
+
+
+def hour_component(
+    day: dt.date,
+    follow_ups: Sequence[FollowUp],
+    today: dt.date,
+    calendar: CalendarConfig,
+    start: dt.time | None,
+    todo: bool,
+    zone: str | None,
+) -> Event | Todo:
+    """The weekly "Follow-up hour (N)", one hour long, listing what is planned until the next one.
+
+    Its stamp's day is today: the listing depends on the whole plan, which moves every day.
+    """
+    return _dated(
+        Todo if todo else Event,
+        f"hour-{day:%Y%m%d}@mdfollow",
+        Placement(day, start, False),
+        replace(calendar, duration=HOUR_LENGTH),
+        zone,
+        today,
+        f"Follow-up hour ({len(follow_ups)})",
+        "\n".join(hour_line(f) for f in follow_ups),
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def hour_bytes(
+    day: dt.date,
+    follow_ups: tuple[FollowUp, ...],
+    today: dt.date,
+    calendar: CalendarConfig,
+    start: dt.time | None,
+    todo: bool,
+    zone: str | None,
+) -> bytes:
+    """`hour_component(...).to_ical()`, cached like `component_bytes`."""
+    return serialise(hour_component(day, follow_ups, today, calendar, start, todo, zone))
