@@ -102,10 +102,10 @@ def local_timezone() -> str | None:
     return None
 
 
-def parse_gap(text: str) -> Gap | None:
-    """`"2w call"` → Gap(2, "w", "call"); None when the text is not a gap."""
+def parse_gap(text: str, least: int = 1) -> Gap | None:
+    """`"2w call"` → Gap(2, "w", "call"); None when the text is not a gap (or counts under `least`)."""
     match = _GAP.match(text)
-    if not match or not 0 < int(match[1]) <= MAX_GAP:
+    if not match or not least <= int(match[1]) <= MAX_GAP:
         return None
     unit: Any = match[2].lower()
     return Gap(int(match[1]), unit, match[3].lower() if match[3] else None)
@@ -173,8 +173,8 @@ class _Reader:
             raise self.fail(name, f"expected {kind.__name__}, got {value!r}")
         return value
 
-    def gap(self, text: Any, key: str) -> Gap:
-        gap = parse_gap(text) if isinstance(text, str) else None
+    def gap(self, text: Any, key: str, least: int = 1) -> Gap:
+        gap = parse_gap(text, least) if isinstance(text, str) else None
         if gap is None:
             raise self.fail(key, f'{text!r} is not a gap (use "Nd", "Nw" or "Nm", then a channel)')
         return gap
@@ -282,7 +282,7 @@ class _Reader:
         config = Config(
             cadences=cadences,
             workdays=frozenset(workdays),
-            reply=self.gap(self.typed(data, "reply", str, "1d", "reply"), "reply"),
+            reply=self.gap(self.typed(data, "reply", str, "1d", "reply"), "reply", least=0),  # §7: "0d"
             channels=tuple(c.lower() for c in data.get("channels", [])),
             exclude=tuple(data.get("exclude", [])),
             calendar=self.calendar(self.typed(data, "calendar", dict, {}, "calendar")),
