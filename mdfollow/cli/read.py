@@ -25,7 +25,7 @@ def due(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """What is due today or overdue, sorted by date then name."""
+    """What is due today or overdue, sorted by date then name (with a [plan]: what is planned)."""
     settings = env(ctx)
     today = settings.today
     folder = settings.load()

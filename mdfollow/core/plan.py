@@ -11,7 +11,9 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import datetime as dt
+from collections import deque
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import Literal
 
 from mdfollow.core.model import Config, FollowUp, PlanConfig, Prospect, Touch
@@ -56,33 +58,42 @@ def plan(follow_ups: Iterable[FollowUp], today: dt.date, config: Config) -> list
     if settings is None:
         return items
     start = first_day(today, config)
-    by_day: dict[dt.date, list[tuple[FollowUp, dt.time | None]]] = {}
+    targets = []
     exhausted = []
     for follow_up in items:
         if follow_up.due is None:
             exhausted.append(follow_up)
             continue
         _, day, time, _ = target(follow_up, start, settings, config)
-        by_day.setdefault(day, []).append((follow_up, time))
+        targets.append((order_key(follow_up), day, follow_up, time))
+    # One sort by `order_key`; from then on a follow-up's rank in it is its order.
+    targets.sort(key=itemgetter(0))
+    by_day: dict[dt.date, list[Entry]] = {}
+    for rank, (_, day, follow_up, time) in enumerate(targets):
+        by_day.setdefault(day, []).append((rank, follow_up, time))
     placed = _fill(by_day, settings.daily, config) if settings.daily else _as_they_are(by_day)
-    planned = [dataclasses.replace(f, planned=day, time=time) for f, day, time in placed]
-    planned.sort(key=planned_key)
+    placed.sort(key=itemgetter(0, 1))
+    planned = [dataclasses.replace(f, planned=day, time=time) for day, _, f, time in placed]
     return planned + exhausted
 
 
-Entry = tuple[FollowUp, dt.time | None]
-Placed = tuple[FollowUp, dt.date, dt.time | None]
+Entry = tuple[int, FollowUp, dt.time | None]
+"""A follow-up waiting for its day: its rank in `order_key` order, itself, its time."""
+Placed = tuple[dt.date, int, FollowUp, dt.time | None]
 
 
 def _as_they_are(by_day: dict[dt.date, list[Entry]]) -> list[Placed]:
-    return [(f, day, time) for day, entries in by_day.items() for f, time in entries]
+    return [(day, *entry) for day, entries in by_day.items() for entry in entries]
 
 
 def _fill(by_day: dict[dt.date, list[Entry]], daily: int, config: Config) -> list[Placed]:
-    """At most `daily` a workday: pinned ones on their day, the rest in order, the overflow on."""
+    """At most `daily` a workday: pinned ones on their day, the rest in order, the overflow on.
+
+    Each day's own entries come in rank order; carried-over ones keep theirs, ahead of them.
+    """
     days = sorted(by_day)
     placed: list[Placed] = []
-    carried: list[Entry] = []
+    carried: deque[Entry] = deque()
     index = 0
     day = dt.date.min
     while index < len(days) or carried:
@@ -92,12 +103,11 @@ def _fill(by_day: dict[dt.date, list[Entry]], daily: int, config: Config) -> lis
         if index < len(days) and days[index] == day:
             own = by_day[day]
             index += 1
-        pinned = [entry for entry in own if entry[0].reason in PINNED]
-        others = sorted((e for e in own if e[0].reason not in PINNED), key=lambda e: order_key(e[0]))
-        waiting = carried + others
-        room = len(waiting) if day == dt.date.max else max(daily - len(pinned), 0)
-        placed += [(f, day, time) for f, time in pinned + waiting[:room]]
-        carried = waiting[room:]
+        pinned = [entry for entry in own if entry[1].reason in PINNED]
+        carried.extend(entry for entry in own if entry[1].reason not in PINNED)
+        room = len(carried) if day == dt.date.max else max(daily - len(pinned), 0)
+        placed += [(day, *entry) for entry in pinned]
+        placed += [(day, *carried.popleft()) for _ in range(min(room, len(carried)))]
         if carried:
             day = next_workday(add_days(day, 1), config)
     return placed
@@ -112,7 +122,9 @@ def target(
     or the next workday for a same-day reply with no slot left; the time; why that time).
     """
     assert follow_up.due is not None
-    base = next_workday(max(follow_up.due, start), config)
+    # Both are workdays already (§3 rule 6, `first_day`), but for a `config` not the schedule's.
+    due = follow_up.due
+    base = due if due > start and due.weekday() in config.workdays else next_workday(max(due, start), config)
     prospect = follow_up.prospect
     own_time = prospect.next_time if follow_up.reason in ("next", "revisit") else None
     if own_time is not None:
@@ -155,8 +167,11 @@ def nearest_slot(touch: Touch, slots: Sequence[dt.time]) -> int:
     """The slot nearest the touch's time (a tie goes to the earlier slot; untimed = the first)."""
     if touch.time is None:
         return 0
+    after = bisect.bisect_left(slots, touch.time)  # slots are sorted and distinct
+    if after in (0, len(slots)):
+        return min(after, len(slots) - 1)
     minutes = _minutes(touch.time)
-    return min(range(len(slots)), key=lambda i: (abs(_minutes(slots[i]) - minutes), i))
+    return after - 1 if minutes - _minutes(slots[after - 1]) <= _minutes(slots[after]) - minutes else after
 
 
 def _minutes(time: dt.time) -> int:
