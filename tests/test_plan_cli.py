@@ -243,3 +243,16 @@ def test_an_empty_folder_still_has_its_weekly_hours(folder: Path) -> None:
         ("hour-20261207@mdfollow", "Follow-up hour (0)", ""),
     ]
     assert len(calendar.events) == 5
+
+
+@pytest.mark.usefixtures("pile")
+def test_the_digest_and_overdue_keep_follow_the_plan(folder: Path) -> None:
+    (folder / "mdfollow.toml").write_text(PLAN.replace("[plan]", 'overdue = "keep"\ndigest = true\n[plan]'))
+    _, calendar = feed(folder)
+    digests = {e.uid: e.summary for e in calendar.events if (e.uid or "").startswith("digest-")}
+    # Overdue cards are on the days the plan gives them, not kept on 2026-11-25.
+    assert digests == {
+        "digest-20261130@mdfollow": "Follow-ups (3)",
+        "digest-20261201@mdfollow": "Follow-ups (3)",
+        "digest-20261202@mdfollow": "Follow-ups (2)",
+    }

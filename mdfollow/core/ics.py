@@ -114,7 +114,7 @@ class Placement:
     day: dt.date
     clock: dt.time | None
     moved: bool
-    """True when an overdue follow-up was moved onto today."""
+    """True when an overdue follow-up was moved onto today (or the plan put it on another day)."""
 
 
 def place(follow_up: FollowUp, today: dt.date, calendar: CalendarConfig) -> Placement:
