@@ -338,7 +338,7 @@ def test_explain_a_reply_with_no_slot_left() -> None:
 
 def test_explain_an_overdue_one_placed_today() -> None:
     _, line = plan_of([card("Ann", created="2026-11-20")], config(SLOTS), "Ann")
-    assert line == "next: Mon 09:30, the first slot, for a first attempt, due Fri 2026-11-20, overdue"
+    assert line == "next: Mon 09:30 (overdue since Fri 2026-11-20), the first slot, for a first attempt"
 
 
 def test_weekly_hours_list_what_is_planned_until_the_next_one() -> None:
@@ -400,3 +400,33 @@ def test_the_init_template_has_the_plan_commented_out_one_line_per_key() -> None
     assert problems == []
     assert enabled.plan == PlanConfig((dt.time(9, 30), dt.time(13), dt.time(16, 30)), 15, (4, dt.time(9)))
     assert dataclasses.replace(enabled, plan=None) == dataclasses.replace(default, path=enabled.path)
+
+
+@pytest.mark.parametrize(
+    ("slots", "extra", "prospect", "line"),
+    [
+        (SLOTS, "", card("Ann", next="2026-12-02 15:10"), "next: Wed 15:10, the time set in next"),
+        (
+            SLOTS,
+            'reply = "0d"',
+            card("Ann", "2026-11-30 11:40 email in"),
+            "next: Mon 13:00, the first slot an hour after their email at 11:40",
+        ),
+        (
+            SLOTS,
+            "",
+            card("Ann", "2026-11-20 16:20 call", "2026-11-21 email in", next="2026-12-01"),
+            "next: Tue 09:30, the first slot: they answered the last attempt",
+        ),
+        (
+            SLOTS,
+            "",
+            card("Ann", "2026-11-24 09:40 email", "2026-11-26 13:00 call"),
+            "next: Mon 16:30, a different time than the last two attempts",
+        ),
+        ('slots = ["10:00"]', "", card("Ann", "2026-11-26 10:00 call"), "next: Mon 10:00, the only slot"),
+        ("daily = 5", "", card("Ann", created="2026-12-14"), "next: Mon 2026-12-14"),
+    ],
+)
+def test_explain_the_time(slots: str, extra: str, prospect: Prospect, line: str) -> None:
+    assert plan_of([prospect], config(slots, extra), "Ann")[1] == line

@@ -37,18 +37,13 @@ def order_key(follow_up: FollowUp) -> tuple[int, int, str, str]:
     return (rank, follow_up.touch if rank == 2 else 0, prospect.name.casefold(), prospect.id)
 
 
-def planned_key(follow_up: FollowUp) -> tuple[dt.date, tuple[int, int, str, str]]:
-    """The order of `due` with a plan: by planned day, then `order_key`."""
-    return (follow_up.planned or follow_up.due or dt.date.max, order_key(follow_up))
-
-
 def first_day(today: dt.date, config: Config) -> dt.date:
     """The plan's first day: today, or the next workday when today is not one."""
     return next_workday(today, config)
 
 
 def plan(follow_ups: Iterable[FollowUp], today: dt.date, config: Config) -> list[FollowUp]:
-    """Every follow-up with its `planned` day (and slot `time`), sorted by `planned_key`.
+    """Every follow-up with its `planned` day (and slot `time`), sorted by that day, then `order_key`.
 
     Exhausted follow-ups (no due date) follow, unplanned. Without a `[plan]` table
     the follow-ups come back as they are.
@@ -133,7 +128,7 @@ def target(
     if not slots:
         return base, base, None, "none"
     inbound = prospect.touches[-1] if prospect.touches else None
-    if follow_up.reason == "reply" and inbound is not None:
+    if follow_up.reason == "reply" and inbound is not None and inbound.direction == "in":
         if inbound.date == base:
             after = _minutes(inbound.time or slots[0]) + REPLY_AFTER
             later = next((slot for slot in slots if _minutes(slot) >= after), None)
@@ -230,9 +225,9 @@ def explain(follow_up: FollowUp, planned: Sequence[FollowUp], today: dt.date, co
             f"no slot is left on {_day(base, today, long=True)} an hour after their {inbound.channel}{at}"
         )
     else:
-        late = follow_up.due < follow_up.planned
-        due = f"due {_day(follow_up.due, today)}, overdue" if late else ""
-        return ", ".join(part for part in (f"next: {when}", slot, due) if part)
+        if follow_up.due < follow_up.planned:
+            when += f" (overdue since {_day(follow_up.due, today)})"
+        return f"next: {when}, {slot}" if slot else f"next: {when}"
     text = f"due {_day(follow_up.due, today)}, planned {when}: {reason}"
     return f"{text}; {slot}" if slot else text
 
@@ -285,7 +280,7 @@ def _day(day: dt.date, today: dt.date, *, long: bool = False) -> str:
 
 
 def _days(days: Sequence[dt.date], today: dt.date) -> str:
-    """`Monday`, `Monday and Tuesday`, `Monday, Tuesday and Wednesday`, or `the 12 days before`."""
+    """`Monday`, `Monday and Tuesday`, `Monday, Tuesday and Wednesday`, or `the 12 workdays from …`."""
     names = [_day(day, today, long=True) for day in days]
     if len(names) > 3:
         return f"the {len(names)} workdays from {names[0]} to {names[-1]}"
