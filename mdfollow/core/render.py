@@ -84,11 +84,7 @@ def show_json(prospect: Prospect, follow_up: FollowUp | None) -> dict[str, Any]:
         "touches": [touch_json(t) for t in prospect.touches],
         "notes": [{"date": iso(n.date), "note": n.note, "line": n.line} for n in prospect.notes],
         "due": iso(follow_up.due) if follow_up else None,
-        **(
-            {"planned": iso(follow_up.planned), "time": iso(follow_up.time)}
-            if follow_up and follow_up.planned
-            else {}
-        ),
+        **(_planned_json(follow_up) if follow_up and follow_up.planned else {}),
         "reason": follow_up.reason if follow_up else None,
         "touch": follow_up.touch if follow_up else None,
         "channel": follow_up.channel if follow_up else None,
