@@ -9,6 +9,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mdfollow.core import plan
 from mdfollow.core.config import DEFAULT_TOML, ConfigError, parse_config
@@ -430,3 +432,48 @@ def test_the_init_template_has_the_plan_commented_out_one_line_per_key() -> None
 )
 def test_explain_the_time(slots: str, extra: str, prospect: Prospect, line: str) -> None:
     assert plan_of([prospect], config(slots, extra), "Ann")[1] == line
+
+
+FOLDERS = st.lists(
+    st.tuples(
+        st.integers(-20, 20),  # created, in days from Monday
+        st.sampled_from(["", "call", "call in", "email"]),  # the one touch, three days before created
+        st.sampled_from(["", "-3", "2", "9"]),  # next, in days from Monday
+    ),
+    max_size=40,
+)
+
+
+@given(FOLDERS, st.integers(1, 6))
+@settings(max_examples=60, deadline=None)
+def test_every_plan_keeps_the_cap_the_workdays_and_the_due_dates(
+    folder: list[tuple[int, str, str]], daily: int
+) -> None:
+    monday = D(MON)
+    prospects = []
+    for index, (created, channel, next_day) in enumerate(folder):
+        day = monday + dt.timedelta(days=created)
+        log = [f"{day - dt.timedelta(days=3)} {channel}"] if channel else []
+        front = {"created": str(day)}
+        if next_day:
+            front["next"] = str(monday + dt.timedelta(days=int(next_day)))
+        prospects.append(card(f"P{index:02d}", *log, **front))
+    cfg = config(f"daily = {daily}")
+    result = [f for f in plan.plan(schedule(prospects, monday, cfg), monday, cfg) if f.planned]
+    per_day: dict[dt.date, list[FollowUp]] = {}
+    for f in result:
+        assert f.due is not None and f.planned is not None
+        assert f.planned >= max(f.due, monday) and f.planned.weekday() < 5
+        per_day.setdefault(f.planned, []).append(f)
+    for items in per_day.values():  # past the cap only with pinned ones
+        assert len(items) <= max(daily, sum(1 for f in items if f.reason in plan.PINNED))
+    for f in result:  # moved only past days that were full
+        assert f.planned is not None and f.due is not None
+        day = max(f.due, monday)
+        while day < f.planned:
+            if day.weekday() < 5:
+                assert len(per_day.get(day, [])) >= daily, (f.prospect.name, day)
+            day += dt.timedelta(days=1)
+    assert [(f.planned, plan.order_key(f)) for f in result] == sorted(
+        (f.planned, plan.order_key(f)) for f in result
+    )
