@@ -31,7 +31,7 @@ def setup() -> None:
         return
     print("Installing mdfollow and its test tools into .venv ...", file=sys.stderr)
     pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    run(*pip, "-e", ".[test]")
+    run(*pip, "-e", ".[test,lint]")
     STAMP.write_bytes(pyproject)
 
 
@@ -86,6 +86,7 @@ def main(task: str, *args: str) -> None:
         run(python, "-m", "ruff", "check", "mdfollow", "tests", "bench", "tasks.py")
         run(python, "-m", "ruff", "format", "--check", "mdfollow", "tests", "bench", "tasks.py")
         run(python, "-m", "mypy")
+        run(str(BIN / "lint-imports"))
     elif task == "bench":
         run(python, "bench/run.py", *args)
     elif task == "docs":
