@@ -140,28 +140,28 @@ def _one_line(text: str | None, limit: int = 30) -> str:
 def due_table(
     follow_ups: Sequence[FollowUp], today: dt.date, color: bool, config: Config | None = None
 ) -> str:
-    """The due rows; with a plan (`config.plan`) the first column is the planned day and time."""
+    """The due rows; with a plan (`config.plan`) the planned day and its time come first."""
+    planning = config is not None and config.plan is not None
     rows, styles = [], []
     for f in follow_ups:
         late = f.overdue_days(today)
         when = when_text(f.due, f.time) if f.due else "-"
         mark = f"{late}d late" if late else ("today" if f.due == today else "")
         if f.planned and config is not None:
-            when, mark = when_text(f.planned, f.time), plan.marker(f, today, config)
-        rows.append(
-            [
-                when,
-                mark,
-                f"#{f.touch}",
-                f.channel or "",
-                _one_line(f.prospect.name),
-                _one_line(f.prospect.company),
-                f.reason,
-            ]
-        )
-        styles.append((RED if late else BOLD if f.due == today else "") if color else "")
-    first = "PLANNED" if config is not None and config.plan is not None else "DUE"
-    return table([first, "", "TOUCH", "CHANNEL", "NAME", "COMPANY", "WHY"], rows, styles)
+            when, mark = f.planned.isoformat(), plan.marker(f, today, config)
+        row = [
+            when,
+            mark,
+            f"#{f.touch}",
+            f.channel or "",
+            _one_line(f.prospect.name),
+            _one_line(f.prospect.company),
+            f.reason,
+        ]
+        rows.append([*row[:1], iso(f.time) or "", *row[1:]] if planning else row)
+        styles.append((RED if late else BOLD if (f.planned or f.due) == today else "") if color else "")
+    headers = ["DUE", "", "TOUCH", "CHANNEL", "NAME", "COMPANY", "WHY"]
+    return table(["PLANNED", "TIME", *headers[1:]] if planning else headers, rows, styles)
 
 
 def plural(count: int, noun: str) -> str:
