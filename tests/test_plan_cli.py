@@ -45,8 +45,8 @@ def pile(folder: Path, write: WriteFile) -> None:
     )
 
 
-def rows(run: RunCli, *args: str) -> list[tuple[str, str, str | None, str]]:
-    result = run("due", "--json", *args)
+def rows(run: RunCli, *args: str, today: str = "2026-11-30") -> list[tuple[str, str, str | None, str]]:
+    result = run("due", "--json", *args, today=today)
     assert result.exit_code == 0, result
     return [(r["id"], r["planned"], r["time"], r["due"]) for r in json.loads(result.stdout)]
 
@@ -256,3 +256,14 @@ def test_the_digest_and_overdue_keep_follow_the_plan(folder: Path) -> None:
         "digest-20261201@mdfollow": "Follow-ups (3)",
         "digest-20261202@mdfollow": "Follow-ups (2)",
     }
+
+
+@pytest.mark.usefixtures("pile")
+def test_on_a_weekend_nothing_is_planned_for_today(run: RunCli) -> None:
+    result = run("due", today="2026-12-05")
+    assert result.exit_code == 0, result
+    assert result.stdout == "Nothing planned for today · 8 planned later\n"
+    # Saturday and Sunday are not workdays: the plan starts on Monday, 3 a day.
+    assert [r[1] for r in rows(run, "--days", "1", today="2026-12-05")] == []
+    weekend = [r[1] for r in rows(run, "--days", "2", today="2026-12-05")]
+    assert weekend == ["2026-12-07"] * 3
