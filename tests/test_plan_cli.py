@@ -267,3 +267,18 @@ def test_on_a_weekend_nothing_is_planned_for_today(run: RunCli) -> None:
     assert [r[1] for r in rows(run, "--days", "1", today="2026-12-05")] == []
     weekend = [r[1] for r in rows(run, "--days", "2", today="2026-12-05")]
     assert weekend == ["2026-12-07"] * 3
+
+
+def test_without_slots_there_is_no_time_column(folder: Path, write: WriteFile, run: RunCli) -> None:
+    (folder / "mdfollow.toml").write_text("[plan]\ndaily = 1\n")
+    write("ann.md", "---\nname: Ann\ncreated: 2026-11-30\n---\n")
+    write("bob.md", "---\nname: Bob\ncreated: 2026-11-30\n---\n")
+    lines = run("due", "--days", "1").stdout.splitlines()
+    assert lines[0].split() == ["PLANNED", "TOUCH", "CHANNEL", "NAME", "COMPANY", "WHY"]
+    assert lines[1:] == [
+        "Mon 2026-11-30: 1 planned",
+        "2026-11-30  today  #1              Ann            new",
+        "Tue 2026-12-01: 1 planned",
+        "2026-12-01  moved  #1              Bob            new",
+        "1 planned for today, 1 on the days after (1 moved)",
+    ]

@@ -140,8 +140,9 @@ def _one_line(text: str | None, limit: int = 30) -> str:
 def due_table(
     follow_ups: Sequence[FollowUp], today: dt.date, color: bool, config: Config | None = None
 ) -> str:
-    """The due rows; with a plan (`config.plan`) the planned day and its time come first."""
+    """The due rows; with a plan (`config.plan`) the planned day and its time (if any) come first."""
     planning = config is not None and config.plan is not None
+    timed = planning and any(f.time for f in follow_ups)
     rows, styles = [], []
     for f in follow_ups:
         late = f.overdue_days(today)
@@ -158,10 +159,12 @@ def due_table(
             _one_line(f.prospect.company),
             f.reason,
         ]
-        rows.append([*row[:1], iso(f.time) or "", *row[1:]] if planning else row)
+        rows.append([*row[:1], iso(f.time) or "", *row[1:]] if timed else row)
         styles.append((RED if late else BOLD if (f.planned or f.due) == today else "") if color else "")
     headers = ["DUE", "", "TOUCH", "CHANNEL", "NAME", "COMPANY", "WHY"]
-    return table(["PLANNED", "TIME", *headers[1:]] if planning else headers, rows, styles)
+    if planning:
+        headers[:1] = ["PLANNED", "TIME"] if timed else ["PLANNED"]
+    return table(headers, rows, styles)
 
 
 def plural(count: int, noun: str) -> str:
