@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -282,3 +283,37 @@ def test_without_slots_there_is_no_time_column(folder: Path, write: WriteFile, r
         "2026-12-01  moved  #1              Bob            new",
         "1 planned for today, 1 on the days after (1 moved)",
     ]
+
+
+def _starts(data: bytes) -> dict[str, str]:
+    calendar = IcsCalendarStream.calendar_from_ics(data.decode("utf-8"))
+    return {e.uid or "": str(e.dtstart) for e in calendar.events}
+
+
+def test_a_new_prospect_moves_an_unchanged_one_in_the_stored_feed(folder: Path, write: WriteFile) -> None:
+    """The plan depends on the whole folder: a component kept for an unchanged file must not be reused."""
+    (folder / "mdfollow.toml").write_text("[plan]\ndaily = 1\n")
+    ann = write("ann.md", "---\nname: Ann\ncreated: 2026-11-30\n---\n")
+    os.utime(ann, (1_700_000_000, 1_700_000_000))  # old enough for its component to be kept
+    assert _starts(feed(folder)[0]) == {"ann-1@mdfollow": "2026-11-30"}
+    write("aaron.md", "---\nname: Aaron\ncreated: 2026-11-30\n---\n")
+    assert _starts(feed(folder)[0]) == {"aaron-1@mdfollow": "2026-11-30", "ann-1@mdfollow": "2026-12-01"}
+
+
+def test_watch_and_serve_rebuilds_move_an_unchanged_one_too(folder: Path) -> None:
+    from mdfollow.cli.feed import feed_builder
+    from mdfollow.core.config import parse_config
+    from mdfollow.core.parse import parse_prospect
+    from mdfollow.core.schedule import schedule
+
+    config, _ = parse_config(folder / "mdfollow.toml", "[plan]\ndaily = 1\n")
+    ann, _ = parse_prospect(folder / "ann.md", b"---\nname: Ann\ncreated: 2026-11-30\n---\n")
+    aaron, _ = parse_prospect(folder / "aaron.md", b"---\nname: Aaron\ncreated: 2026-11-30\n---\n")
+    assert ann is not None and aaron is not None
+    build = feed_builder(folder, False, None, False, local_zone=None)  # components kept in memory
+    today = dt.date(2026, 11, 30)
+    assert _starts(build(schedule([ann], today, config), today, config)) == {"ann-1@mdfollow": "2026-11-30"}
+    moved = build(
+        schedule([ann, aaron], today, config), today, config
+    )  # the same Ann object, as watch keeps it
+    assert _starts(moved) == {"aaron-1@mdfollow": "2026-11-30", "ann-1@mdfollow": "2026-12-01"}
