@@ -139,7 +139,7 @@ class Env:
         folder = load_cached_for(self.root, reference)
         if warn:
             for problem in folder.problems:
-                typer.echo(str(problem), err=True)
+                print_warning(str(problem))
         return folder
 
 

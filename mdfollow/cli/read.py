@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
 from typing import Annotated
 
 import typer
@@ -16,9 +18,9 @@ from mdfollow.cli.app import (
     terminal_width,
     use_color,
 )
-from mdfollow.core import render
+from mdfollow.core import plan, render
 from mdfollow.core.errors import MdfollowError
-from mdfollow.core.model import STATUSES
+from mdfollow.core.model import STATUSES, Config, FollowUp
 from mdfollow.core.schedule import add_days, follow_up, schedule
 
 
@@ -32,11 +34,14 @@ def due(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """What is due today or overdue, sorted by date then name."""
+    """What is due today or overdue, sorted by date then name (with a [plan]: what is planned)."""
     settings = env(ctx)
     today = settings.today
     folder = settings.load()
     items = schedule(folder.prospects, today, folder.config)
+    if folder.config.plan is not None and not exhausted:
+        _due_planned(items, today, folder.config, None if show_all else days, as_json, skipped_note(folder))
+        return
     if exhausted:
         items = [f for f in items if f.due is None]
     else:
@@ -107,10 +112,15 @@ def show(
 
     found = resolve(folder, prospect)
     upcoming = follow_up(found, settings.today, folder.config)
+    planned, line = None, None
+    if folder.config.plan is not None and upcoming is not None:
+        # The plan places each follow-up among everyone's: it needs the whole folder.
+        everyone = schedule(settings.load(warn=False).prospects, settings.today, folder.config)
+        planned, line = plan.plan_one(found, everyone, settings.today, folder.config)
     if as_json:
-        print_json(render.show_json(found, upcoming))
+        print_json(render.show_json(found, planned or upcoming))
     else:
-        typer.echo(render.show_text(found, upcoming, settings.today))
+        typer.echo(render.show_text(found, upcoming, settings.today, line))
 
 
 @app.command()
@@ -133,3 +143,30 @@ def check(ctx: typer.Context) -> None:
     )
     if errors:
         raise typer.Exit(1)
+
+
+def _due_planned(
+    follow_ups: Sequence[FollowUp],
+    today: dt.date,
+    config: Config,
+    days: int | None,
+    as_json: bool,
+    skipped: str | None,
+) -> None:
+    """`due` with a plan (SPEC §7): what is planned up to `days` ahead (None: everything)."""
+    planned = [f for f in plan.plan(follow_ups, today, config) if f.planned is not None]
+    horizon = dt.date.max if days is None else add_days(today, days)
+    shown = [f for f in planned if f.planned is not None and f.planned <= horizon]
+    if as_json:
+        print_json([render.due_json(f, today) for f in shown])
+        if skipped:
+            print_warning(f"mdfollow: {skipped}")
+        return
+    if days:
+        typer.echo(
+            render.plan_days_table(shown, plan.plan_days(today, horizon, config), today, use_color(), config)
+        )
+    elif shown:
+        typer.echo(render.due_table(shown, today, use_color(), terminal_width(), config))
+    summary = render.plan_summary(shown, len(planned) - len(shown), today, config)
+    typer.echo(f"{summary} · {skipped}" if skipped else summary)

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mdfollow.core.errors import MdfollowError
-from mdfollow.core.model import Cadence, CalendarConfig, Config, Gap, Problem
+from mdfollow.core.model import Cadence, CalendarConfig, Config, Gap, PlanConfig, Problem
 
 CONFIG_NAME = "mdfollow.toml"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -56,6 +56,12 @@ digest = false          # one "Follow-ups (N)" event a day instead of one per pr
 
 [git]
 autocommit = false      # commit each file mdfollow changes
+
+# A plan spreads follow-ups over your workdays; off without this table (docs/scheduling.md).
+# [plan]
+# slots = ["09:30", "13:00", "16:30"]  # times to try, another after each unanswered try; [] = untimed
+# daily = 15                           # follow-ups per workday at most, the rest move on; 0 = no cap
+# hour = "fri 09:00"                   # a weekly one-hour follow-up block in the feed; "" = none
 """
 
 _WEEKDAY_NAMES = {
@@ -70,12 +76,15 @@ MAX_DURATION = dt.timedelta(days=1)
 """The longest calendar event: a follow-up is a call or a visit, not a week."""
 _GAP = re.compile(r"^\s*(\d+)\s*([dwm])(?:\s+([\w-]+))?\s*$", re.IGNORECASE)
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_HOUR = re.compile(r"^\s*([A-Za-z]+)\s+(\S+)\s*$")
+_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _DURATION = re.compile(r"^(?:(\d+)h)?\s*(?:(\d+)m(?:in)?)?$")
 _KNOWN = {
-    "": {"workdays", "reply", "channels", "exclude", "cadences", "calendar", "git"},
+    "": {"workdays", "reply", "channels", "exclude", "cadences", "calendar", "git", "plan"},
     "calendar": {"name", "timezone", "time", "duration", "alarm", "overdue", "digest"},
     "git": {"autocommit"},
     "cadence": {"gaps", "then"},
+    "plan": {"slots", "daily", "hour"},
 }
 
 
@@ -83,10 +92,10 @@ class ConfigError(MdfollowError):
     """A value in `mdfollow.toml` that mdfollow cannot use."""
 
 
-def parse_gap(text: str) -> Gap | None:
-    """`"2w call"` → Gap(2, "w", "call"); None when the text is not a gap."""
+def parse_gap(text: str, least: int = 1) -> Gap | None:
+    """`"2w call"` → Gap(2, "w", "call"); None when the text is not a gap (or counts under `least`)."""
     match = _GAP.match(text)
-    if not match or len(match[1].lstrip("0")) > len(str(MAX_GAP)) or not 0 < int(match[1]) <= MAX_GAP:
+    if not match or len(match[1].lstrip("0")) > len(str(MAX_GAP)) or not least <= int(match[1]) <= MAX_GAP:
         return None  # (the length first: int() refuses thousands of digits with a ValueError)
     unit: Any = match[2].lower()
     return Gap(int(match[1]), unit, match[3].lower() if match[3] else None)
@@ -212,8 +221,8 @@ class _Reader:
             raise self.fail(name, f"expected {kind.__name__}, got {value!r}")
         return value
 
-    def gap(self, text: Any, key: str) -> Gap:
-        gap = parse_gap(text) if isinstance(text, str) else None
+    def gap(self, text: Any, key: str, least: int = 1) -> Gap:
+        gap = parse_gap(text, least) if isinstance(text, str) else None
         if gap is None:
             raise self.fail(key, f'{text!r} is not a gap (use "Nd", "Nw" or "Nm", then a channel)')
         return gap
@@ -276,6 +285,35 @@ class _Reader:
             digest=self.typed(table, "digest", bool, default.digest, "calendar.digest"),
         )
 
+    def plan(self, table: Mapping[str, Any]) -> PlanConfig:
+        """The `[plan]` table (SPEC §7); each bad value names its key and line."""
+        self.warn_unknown(table, "plan", "plan.")
+        slots: list[dt.time] = []
+        for index, text in enumerate(self.typed(table, "slots", list, [], "plan.slots")):
+            key = f"plan.slots[{index}]"
+            if not isinstance(text, str) or not _CLOCK.match(text):
+                raise self.fail(key, f'{text!r} is not a time (use "HH:MM")')
+            slot = self.clock(text, key)
+            assert slot is not None
+            if slots and slot <= slots[-1]:
+                order = "repeated" if slot == slots[-1] else f"before {slots[-1]:%H:%M}"
+                raise self.fail(key, f"{text!r} is {order}: slots must be sorted and distinct")
+            slots.append(slot)
+        daily = self.typed(table, "daily", int, 0, "plan.daily")
+        if daily < 0:
+            raise self.fail("plan.daily", f"{daily} is below 0 (0 = no cap)")
+        hour_text = self.typed(table, "hour", str, "", "plan.hour")
+        return PlanConfig(tuple(slots), daily, self.weekly_hour(hour_text) if hour_text else None)
+
+    def weekly_hour(self, text: str) -> tuple[int, dt.time]:
+        """`"fri 09:00"` (or `"Friday 9:00"`) → (4, 09:00)."""
+        match = _HOUR.match(text)
+        day = match[1].lower() if match else ""
+        clock = _CLOCK.match(match[2]) if match else None
+        if clock is None or (day not in WEEKDAYS and day not in _DAY_NAMES):
+            raise self.fail("plan.hour", f'{text!r} is not "DAY HH:MM" (e.g. "fri 09:00")')
+        return WEEKDAYS.index(day[:3]), dt.time(int(clock[1]), int(clock[2]))
+
     def config(self, data: Mapping[str, Any], base: Mapping[str, Cadence]) -> tuple[Config, list[Problem]]:
         self.warn_unknown(data, "", "")
         workday_names = self.typed(data, "workdays", list, list(WEEKDAYS[:5]), "workdays")
@@ -299,12 +337,13 @@ class _Reader:
         config = Config(
             cadences=cadences,
             workdays=frozenset(workdays),
-            reply=self.gap(self.typed(data, "reply", str, "1d", "reply"), "reply"),
+            reply=self.gap(self.typed(data, "reply", str, "1d", "reply"), "reply", least=0),  # §7: "0d"
             channels=tuple(c.lower() for c in data.get("channels", [])),
             exclude=tuple(data.get("exclude", [])),
             calendar=self.calendar(self.typed(data, "calendar", dict, {}, "calendar")),
             git_autocommit=self.typed(git, "autocommit", bool, False, "git.autocommit"),
             path=self.path,
+            plan=self.plan(self.typed(data, "plan", dict, {}, "plan")) if "plan" in data else None,
         )
         return config, self.problems
 

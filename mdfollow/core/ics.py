@@ -22,11 +22,12 @@ import functools
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePath
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+from mdfollow.core import plan as planner
 from mdfollow.core.model import CalendarConfig, Config, FollowUp, Problem, Prospect, when_text
 from mdfollow.core.render import plural
 from mdfollow.core.schedule import add_days
@@ -166,12 +167,15 @@ class Placement:
     day: dt.date
     clock: dt.time | None
     moved: bool
-    """True when an overdue follow-up was moved onto today."""
+    """True when an overdue follow-up was moved onto today (or the plan put it on another day)."""
 
 
 def place(follow_up: FollowUp, today: dt.date, calendar: CalendarConfig) -> Placement:
     """Overdue follow-ups go on today unless `overdue = "keep"`; the follow-up's own time wins."""
     assert follow_up.due is not None
+    if follow_up.planned is not None:  # SPEC §7: the plan has placed it, overdue or not
+        day = follow_up.planned
+        return Placement(day, follow_up.time or calendar.time, day != follow_up.due)
     moved = follow_up.due < today and calendar.overdue == "today"
     return Placement(today if moved else follow_up.due, follow_up.time or calendar.time, moved)
 
@@ -636,10 +640,11 @@ def build_feed(
     calendar = config.calendar
     zone = feed_timezone(calendar, options.local_zone)
     horizon = add_days(today, options.days) if options.days is not None else None
+    follow_ups = planner.plan(follow_ups, today, config)  # as they are without a [plan] table
     placed = [
         (follow_up, place(follow_up, today, calendar))
         for follow_up in follow_ups
-        if follow_up.due is not None and (horizon is None or follow_up.due <= horizon)
+        if follow_up.due is not None and (horizon is None or (follow_up.planned or follow_up.due) <= horizon)
     ]
     placed = [item for item in placed if item[1].day <= LAST_DAY]
     placed.sort(key=lambda item: (item[0].due, item[0].prospect.name.casefold(), item[0].prospect.id))
@@ -655,9 +660,41 @@ def build_feed(
     else:
         components = [render_follow_up(follow_up, today, calendar, options) for follow_up, _ in placed]
         timed_days = [placement.day for _, placement in placed if placement.clock is not None]
+    for day, items in planner.weekly_hours(follow_ups, today, config):
+        if day <= LAST_DAY and (horizon is None or day <= horizon) and config.plan and config.plan.hour:
+            hour = hour_item(day, items, config.plan.hour[1], today)
+            components.append(render(hour, replace(calendar, duration=HOUR_LENGTH), options.todo, zone))
+            timed_days.append(day)
     chunks = [calendar_header(calendar, zone).encode("utf-8")]
     if zone is not None and timed_days and not is_utc(zone):
         chunks.append(timezone_text(zone, min(timed_days).year, max(timed_days).year).encode("utf-8"))
     chunks += [component.text(stamp(component)) for component in components]
     chunks.append(FOOTER)
     return b"".join(chunks)
+
+
+HOUR_LENGTH = dt.timedelta(hours=1)
+
+
+def hour_line(follow_up: FollowUp) -> str:
+    """Name, company, channel, and the phone (calls and texts) or the email (anything else)."""
+    prospect = follow_up.prospect
+    by_phone = follow_up.channel in ("call", "text")
+    contacts = (prospect.phones if by_phone else prospect.emails) or prospect.emails or prospect.phones
+    parts = (prospect.name, prospect.company, follow_up.channel, contacts[0] if contacts else None)
+    return ", ".join(part for part in parts if part)
+
+
+def hour_item(day: dt.date, follow_ups: Sequence[FollowUp], start: dt.time, today: dt.date) -> Item:
+    """The weekly "Follow-up hour (N)" (SPEC §7), listing what is planned until the next one.
+
+    Its natural stamp's day is today: the listing depends on the whole plan, which moves every day.
+    """
+    return Item(
+        uid=f"hour-{_date(day)}@mdfollow",
+        summary=f"Follow-up hour ({len(follow_ups)})",
+        description="\n".join(hour_line(f) for f in follow_ups),
+        day=day,
+        clock=start,
+        revision=today,
+    )

@@ -145,6 +145,16 @@ class CalendarConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class PlanConfig:
+    """The `[plan]` table (SPEC §7): time slots to rotate through, a daily cap, a weekly hour."""
+
+    slots: tuple[dt.time, ...] = ()
+    daily: int = 0
+    hour: tuple[int, dt.time] | None = None
+    """The weekly follow-up hour: weekday (0 = Monday) and start time; None for none."""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """`mdfollow.toml` merged over the built-in defaults."""
 
@@ -156,6 +166,8 @@ class Config:
     calendar: CalendarConfig = CalendarConfig()
     git_autocommit: bool = False
     path: Path | None = None
+    plan: PlanConfig | None = None
+    """None without a `[plan]` table: then nothing is planned and §3 to §5 apply as they are."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +180,8 @@ class FollowUp:
     touch: int
     channel: str | None = None
     time: dt.time | None = None
+    planned: dt.date | None = None
+    """The day the plan gives it (SPEC §7); None when there is no plan."""
 
     def overdue_days(self, today: dt.date) -> int:
         if self.due is None or self.due >= today:

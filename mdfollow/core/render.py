@@ -7,7 +7,8 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
-from mdfollow.core.model import FollowUp, Problem, Prospect, Touch, when_text
+from mdfollow.core import plan
+from mdfollow.core.model import Config, FollowUp, Problem, Prospect, Touch, when_text
 
 RED, DIM, BOLD, RESET = "\x1b[31m", "\x1b[2m", "\x1b[1m", "\x1b[0m"
 
@@ -51,6 +52,7 @@ def due_json(follow_up: FollowUp, today: dt.date) -> dict[str, Any]:
         "company": prospect.company,
         "status": prospect.status,
         "due": iso(follow_up.due),
+        **({"planned": iso(follow_up.planned)} if follow_up.planned else {}),
         "time": iso(follow_up.time),
         "overdue_days": follow_up.overdue_days(today) if follow_up.due else None,
         "touch": follow_up.touch,
@@ -107,10 +109,16 @@ def show_json(prospect: Prospect, follow_up: FollowUp | None) -> dict[str, Any]:
         "touches": [touch_json(t) for t in prospect.touches],
         "notes": [{"date": iso(n.date), "note": n.note, "line": n.line} for n in prospect.notes],
         "due": iso(follow_up.due) if follow_up else None,
+        **(_planned_json(follow_up) if follow_up and follow_up.planned else {}),
         "reason": follow_up.reason if follow_up else None,
         "touch": follow_up.touch if follow_up else None,
         "channel": follow_up.channel if follow_up else None,
     }
+
+
+def _planned_json(follow_up: FollowUp) -> dict[str, Any]:
+    """`planned` and `time` for `show --json` when there is a plan (SPEC §7)."""
+    return {"planned": iso(follow_up.planned), "time": iso(follow_up.time)}
 
 
 def _jsonable(value: Any) -> Any:
@@ -237,29 +245,44 @@ def contact_of(follow_up: FollowUp) -> str:
 
 
 def due_table(
-    follow_ups: Sequence[FollowUp], today: dt.date, color: bool, max_width: int | None = None
+    follow_ups: Sequence[FollowUp],
+    today: dt.date,
+    color: bool,
+    max_width: int | None = None,
+    config: Config | None = None,
 ) -> str:
-    """The call sheet. Narrower than its natural width, it leaves out WHY, COMPANY, TOUCH,
-    CONTACT and CHANNEL in that order, after cutting names and companies to 10 columns."""
+    """The call sheet; with a plan (`config.plan`) the planned day and its time (if any) come
+    first. Narrower than its natural width, it leaves out WHY, COMPANY, TOUCH, CONTACT and
+    CHANNEL in that order, after cutting names and companies to 10 columns."""
+    planning = config is not None and config.plan is not None
+    timed = planning and any(f.time for f in follow_ups)
     rows, styles = [], []
     for f in follow_ups:
         late = f.overdue_days(today)
         when = when_text(f.due, f.time) if f.due else "-"
-        rows.append(
-            [
-                when,
-                f"{late}d late" if late else ("today" if f.due == today else ""),
-                f"#{f.touch}",
-                f.channel or "",
-                _one_line(f.prospect.name),
-                _one_line(f.prospect.company),
-                contact_of(f),
-                f.reason,
-            ]
-        )
-        styles.append((RED if late else BOLD if f.due == today else "") if color else "")
+        mark = f"{late}d late" if late else ("today" if f.due == today else "")
+        if f.planned and config is not None:
+            when, mark = f.planned.isoformat(), plan.marker(f, today, config)
+        row = [
+            when,
+            mark,
+            f"#{f.touch}",
+            f.channel or "",
+            _one_line(f.prospect.name),
+            _one_line(f.prospect.company),
+            contact_of(f),
+            f.reason,
+        ]
+        rows.append([*row[:1], iso(f.time) or "", *row[1:]] if timed else row)
+        styles.append((RED if late else BOLD if (f.planned or f.due) == today else "") if color else "")
     headers = ["DUE", "", "TOUCH", "CHANNEL", "NAME", "COMPANY", "CONTACT", "WHY"]
-    return table(headers, rows, styles, max_width=max_width, drop=(7, 5, 2, 6, 3), shrink=(4, 5))
+    drop: tuple[int, ...] = (7, 5, 2, 6, 3)
+    shrink: tuple[int, ...] = (4, 5)
+    if planning:
+        headers[:1] = ["PLANNED", "TIME"] if timed else ["PLANNED"]
+    if timed:  # the TIME column shifts every later one by one
+        drop, shrink = tuple(c + 1 for c in drop), tuple(c + 1 for c in shrink)
+    return table(headers, rows, styles, max_width=max_width, drop=drop, shrink=shrink)
 
 
 def skipped_files(problems: Sequence[Problem], prospects: Sequence[Prospect]) -> int:
@@ -312,7 +335,9 @@ def list_table(
     return table(headers, rows, styles, max_width=max_width, drop=(5, 4, 2, 3), shrink=(1, 2))
 
 
-def show_text(prospect: Prospect, follow_up: FollowUp | None, today: dt.date) -> str:
+def show_text(
+    prospect: Prospect, follow_up: FollowUp | None, today: dt.date, plan_line: str | None = None
+) -> str:
     title = visible(prospect.name + (f", {prospect.company}" if prospect.company else ""))
     lines = [title, "=" * width(title)]
     fields = [
@@ -332,6 +357,8 @@ def show_text(prospect: Prospect, follow_up: FollowUp | None, today: dt.date) ->
     lines += [f"{key + ':':9} {visible(value)}" for key, value in fields if value]
     lines.append("")
     lines.append(f"due:      {describe_follow_up(follow_up, today)}")
+    if plan_line:
+        lines.append(f"plan:     {plan_line}")
     log = prospect.log
     if log:
         lines += ["", f"touches ({len(prospect.touches)}):"]
@@ -365,3 +392,33 @@ def describe_follow_up(follow_up: FollowUp | None, today: dt.date) -> str:
         "revisit": "revisit a lost deal",
     }.get(follow_up.reason, follow_up.reason)
     return f"{when}: touch #{follow_up.touch}{channel}, {why}"
+
+
+def plan_days_table(
+    follow_ups: Sequence[FollowUp], days: Sequence[dt.date], today: dt.date, color: bool, config: Config
+) -> str:
+    """`due --days N` with a plan: the planned rows under a heading per day, with its count."""
+    header, *rows = due_table(follow_ups, today, color, config=config).split("\n")
+    by_day: dict[dt.date | None, list[str]] = {}
+    for f, row in zip(follow_ups, rows, strict=True):
+        by_day.setdefault(f.planned, []).append(row)
+    out = [header]
+    for day in sorted({*days, *(d for d in by_day if d is not None)}):
+        count = len(by_day.get(day, []))
+        heading = f"{day:%a} {day.isoformat()}: {count or 'nothing'} planned"
+        out += [f"{BOLD}{heading}{RESET}" if color else heading, *by_day.get(day, [])]
+    return "\n".join(out)
+
+
+def plan_summary(shown: Sequence[FollowUp], later: int, today: dt.date, config: Config) -> str:
+    """E.g. "15 planned for today (3 overdue, 2 moved) · 185 planned later"."""
+    on_today = sum(1 for f in shown if f.planned == today)
+    text = f"{on_today or 'Nothing'} planned for today"
+    if len(shown) > on_today:
+        text += f", {len(shown) - on_today} on the days after"
+    overdue = sum(1 for f in shown if f.overdue_days(today))
+    moved = sum(1 for f in shown if plan.moved(f, today, config))
+    notes = [f"{count} {what}" for count, what in ((overdue, "overdue"), (moved, "moved")) if count]
+    if notes:
+        text += f" ({', '.join(notes)})"
+    return f"{text} · {later} planned later" if later else text

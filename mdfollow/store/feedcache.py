@@ -131,6 +131,8 @@ class Components:
         self, follow_up: FollowUp, today: dt.date, calendar: CalendarConfig, options: FeedOptions
     ) -> Rendered:
         name = str(follow_up.prospect.path)
+        if follow_up.planned is not None:  # a plan places it by the whole folder (SPEC §7): key on where
+            name += f"\0{follow_up.planned}\0{follow_up.time}"
         stamp = signature(follow_up.prospect.path)
         entry = self._kept.get(name)
         if stamp is not None and entry is not None:
@@ -156,12 +158,13 @@ class Components:
 
 class RecentComponents:
     """A `core.ics.Render` for `watch` and `serve`: the last build's components, kept in memory
-    by follow-up object (the live feed keeps the follow-ups of unchanged prospects), so a
-    rebuild after one edit renders one component."""
+    by prospect object and reused while the follow-up is equal (the live feed keeps the prospects
+    of unchanged files), so a rebuild after one edit renders one component."""
 
     def __init__(self) -> None:
         self._key: tuple[dt.date, CalendarConfig, FeedOptions] | None = None
         self._kept: dict[int, tuple[FollowUp, Rendered]] = {}
+        """By `id` of the prospect; the follow-up in the entry keeps that prospect alive."""
         self._fresh: dict[int, tuple[FollowUp, Rendered]] = {}
 
     def start(self) -> None:
@@ -173,10 +176,11 @@ class RecentComponents:
     ) -> Rendered:
         if self._key != (today, calendar, options):
             self._key, self._kept = (today, calendar, options), {}
-        entry = self._kept.get(id(follow_up))
-        if entry is None or entry[0] is not follow_up:
+        # By prospect and equality: a plan (SPEC §7) makes new follow-up objects every build.
+        entry = self._kept.get(id(follow_up.prospect))
+        if entry is None or entry[0] != follow_up:
             entry = (follow_up, follow_up_component(follow_up, today, calendar, options))
-        self._fresh[id(follow_up)] = entry
+        self._fresh[id(follow_up.prospect)] = entry
         return entry[1]
 
 
