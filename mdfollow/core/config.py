@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mdfollow.core.errors import MdfollowError
-from mdfollow.core.model import Cadence, CalendarConfig, Config, Gap, Problem
+from mdfollow.core.model import Cadence, CalendarConfig, Config, Gap, MailConfig, Problem
 
 CONFIG_NAME = "mdfollow.toml"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -62,10 +62,11 @@ _GAP = re.compile(r"^\s*(\d+)\s*([dwm])(?:\s+([\w-]+))?\s*$", re.IGNORECASE)
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _DURATION = re.compile(r"^(?:(\d+)h)?\s*(?:(\d+)m(?:in)?)?$")
 _KNOWN = {
-    "": {"workdays", "reply", "channels", "exclude", "cadences", "calendar", "git"},
+    "": {"workdays", "reply", "channels", "exclude", "cadences", "calendar", "git", "mail"},
     "calendar": {"name", "timezone", "time", "duration", "alarm", "overdue", "digest"},
     "git": {"autocommit"},
     "cadence": {"gaps", "then"},
+    "mail": {"me", "sources"},
 }
 
 
@@ -250,8 +251,26 @@ class _Reader:
             calendar=self.calendar(self.typed(data, "calendar", dict, {}, "calendar")),
             git_autocommit=self.typed(git, "autocommit", bool, False, "git.autocommit"),
             path=self.path,
+            mail=self.mail(self.typed(data, "mail", dict, {}, "mail")),
         )
         return config, self.problems
+
+    def mail(self, table: Mapping[str, Any]) -> MailConfig:
+        """`[mail]`: `me` (one address or a list) and `sources`; a relative source path is
+        relative to the folder's root, `~` is the home folder, IMAP URLs stay as written."""
+        self.warn_unknown(table, "mail", "mail.")
+        me = table.get("me", [])
+        me = [me] if isinstance(me, str) else me
+        sources = self.typed(table, "sources", list, [], "mail.sources")
+        for key, items in (("mail.me", me), ("mail.sources", sources)):
+            if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
+                raise self.fail(key, "expected a list of non-empty strings")
+        root = self.path.parent
+        resolved = [
+            s if s.lower().startswith(("imap://", "imaps://")) else str(root / os.path.expanduser(s))
+            for s in sources
+        ]
+        return MailConfig(me=tuple(a.strip() for a in me), sources=tuple(resolved))
 
 
 def _default_config() -> Config:

@@ -156,6 +156,7 @@ class Config:
     calendar: CalendarConfig = CalendarConfig()
     git_autocommit: bool = False
     path: Path | None = None
+    mail: MailConfig = field(default_factory=lambda: MailConfig())
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,3 +174,11 @@ class FollowUp:
         if self.due is None or self.due >= today:
             return 0
         return (today - self.due).days
+
+
+@dataclass(frozen=True, slots=True)
+class MailConfig:
+    """`[mail]`: the user's own addresses, and the mailboxes `mdfollow mail` reads (SPEC §8)."""
+
+    me: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
