@@ -54,7 +54,7 @@ def maildir(path: Path, messages: Sequence[bytes], *, where: str = "new") -> Pat
     for sub in ("cur", "new", "tmp"):
         (path / sub).mkdir(parents=True, exist_ok=True)
     for number, data in enumerate(messages, 1):
-        name = f"17000000{number:02d}.M{number}P1.host" + (":2,S" if where == "cur" else "")
+        name = f"17000000{number:02d}.M{number}P1.{where}host" + (":2,S" if where == "cur" else "")
         (path / where / name).write_bytes(data)
     return path
 
@@ -66,6 +66,7 @@ def mbox(path: Path, messages: Sequence[bytes]) -> Path:
         text = data.replace(b"\r\n", b"\n")
         escaped = b"\n".join(b">" + line if line.startswith(b"From ") else line for line in text.split(b"\n"))
         parts.append(b"From sender@example Mon Nov 30 10:15:42 2026\n" + escaped.rstrip(b"\n") + b"\n\n")
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"".join(parts))
     return path
 

@@ -205,9 +205,13 @@ def header_block(file: _Lines) -> bytes | None:
 
 
 def _maildir_messages(path: Path, report: SourceReport) -> Iterator[tuple[int, bytes]]:
-    """A Maildir's messages in `new/` and `cur/` by name. Only read: no flag or folder changes."""
+    """A Maildir's messages in `new/` and `cur/` by name. Only read: no flag or folder changes.
+
+    Names starting with "." are not messages (Maildir readers skip them); folders inside
+    `cur/` and `new/` are skipped by `mailbox` itself."""
     box = mailbox.Maildir(path, factory=None, create=False)
-    for position, key in enumerate(sorted(box.keys()), 1):
+    keys = sorted(key for key in box.iterkeys() if not key.startswith("."))
+    for position, key in enumerate(keys, 1):
         try:
             with box.get_file(key) as file:
                 data = header_block(file)
