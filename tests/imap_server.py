@@ -32,7 +32,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -286,3 +286,55 @@ def running(proxy: P) -> Iterator[P]:
 def trust(ca_file: Path) -> dict[str, str]:
     """Environment entries making Python's default TLS context trust only `ca_file`."""
     return {"SSL_CERT_FILE": str(ca_file), "SSL_CERT_DIR": os.devnull}
+
+
+class ScriptedServer:
+    """A misbehaving IMAP server: a real socket on 127.0.0.1 that greets, accepts any login,
+    EXAMINEs a one-message folder, and answers FETCH with `fetch_answer` (bytes, `{tag}`
+    replaced by the command's tag; an answer without a tag is followed by hanging up).
+    For the answers no well-behaved server gives."""
+
+    def __init__(self, fetch_answer: bytes) -> None:
+        self.fetch_answer = fetch_answer
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> ScriptedServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.listener.close()
+        self.thread.join(timeout=5)
+
+    def _serve(self) -> None:
+        self.listener.settimeout(10)
+        try:
+            connection, _ = self.listener.accept()
+        except OSError:
+            return
+        with connection, connection.makefile("rb") as reader:
+            connection.settimeout(10)
+            connection.sendall(b"* OK [CAPABILITY IMAP4rev1] scripted\r\n")
+            try:
+                self._dialogue(connection, reader)
+            except OSError:
+                return
+
+    def _dialogue(self, connection: socket.socket, reader: Any) -> None:
+        for line in reader:
+            tag, _, rest = line.strip().partition(b" ")
+            command = rest.split(b" ")[1 if rest.upper().startswith(b"UID ") else 0].upper()
+            answers = {
+                b"CAPABILITY": b"* CAPABILITY IMAP4rev1\r\n{tag} OK done\r\n",
+                b"LOGIN": b"{tag} OK logged in\r\n",
+                b"EXAMINE": b"* 1 EXISTS\r\n{tag} OK [READ-ONLY] done\r\n",
+                b"SEARCH": b"* SEARCH 1\r\n{tag} OK done\r\n",
+                b"FETCH": self.fetch_answer,
+                b"LOGOUT": b"* BYE\r\n{tag} OK bye\r\n",
+            }
+            answer = answers.get(command, b"{tag} BAD unknown\r\n")
+            connection.sendall(answer.replace(b"{tag}", tag))
+            if command == b"LOGOUT" or b"{tag}" not in answer:
+                return

@@ -12,6 +12,7 @@ from tests.imap_server import (
     CuttingProxy,
     ImapServer,
     Proxy,
+    ScriptedServer,
     TlsProxy,
     free_port,
     imap_server,
@@ -190,3 +191,34 @@ def test_imaps_with_a_trusted_and_an_untrusted_certificate(
         result = run("mail", url, today="2026-12-01")
     assert result.exit_code == 0, result
     assert log_of(prospects, "jane.md") == ["- 2026-11-30 10:15 email in: Quote"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [
+        (b"{tag} NO [SERVERBUG] fetch failed\r\n", "fetch failed"),
+        (b"* 1 FETCH (UID 1 BODY[HEADER] {99}\r\nFrom: jane@client.example\r\n", "closed the connection"),
+        (b"* 1 FETCH )))(((\r\n{tag} OK done\r\n", None),
+        (b"* 1 FETCH (UID 1 FLAGS ())\r\n{tag} OK done\r\n", None),
+        (b"\xff\xfe garbage \x00\r\n", None),
+    ],
+)
+def test_misbehaving_server_is_one_line_never_a_traceback(
+    prospects: Path, run: RunCli, monkeypatch: pytest.MonkeyPatch, answer: bytes, error: str | None
+) -> None:
+    monkeypatch.setenv("MDFOLLOW_IMAP_PASSWORD", "x")
+    with ScriptedServer(answer) as server:
+        url = f"imap://u@127.0.0.1:{server.port}/INBOX"
+        result = run("mail", url, today="2026-12-01")
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    if result.exit_code:
+        assert result.exit_code == 1
+        [line] = lines
+        assert line.startswith(f"mdfollow: {url}: ") and line.endswith("(nothing logged from it)")
+        if error:
+            assert error in line
+    else:
+        assert error is None
+        assert all(line.startswith(f"{url}:1: ") for line in lines)
+    assert log_of(prospects, "jane.md") == []
