@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -72,26 +71,6 @@ _KNOWN = {
 
 class ConfigError(MdfollowError):
     """A value in `mdfollow.toml` that mdfollow cannot use."""
-
-
-def local_timezone() -> str | None:
-    """The system's IANA zone key (from TZ, then /etc/localtime), or None when it cannot be told.
-
-    None makes timed events floating: they ring at the configured clock time in
-    whatever zone the calendar app is in, which is what "local" asks for.
-    """
-    candidates = [os.environ.get("TZ", "").removeprefix(":")]
-    candidates.append(os.path.realpath("/etc/localtime"))
-    for candidate in candidates:
-        key = candidate.rpartition("/zoneinfo/")[2] if "/zoneinfo/" in candidate else candidate
-        if not key or key.startswith("/") or ".." in key:
-            continue
-        try:
-            ZoneInfo(key)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            continue
-        return key
-    return None
 
 
 def parse_gap(text: str) -> Gap | None:
@@ -256,8 +235,8 @@ class _Reader:
         return config, self.problems
 
     def mail(self, table: Mapping[str, Any]) -> MailConfig:
-        """`[mail]`: `me` (one address or a list) and `sources`; a relative source path is
-        relative to the folder's root, `~` is the home folder, IMAP URLs stay as written."""
+        """`[mail]`: `me` (one address or a list) and `sources`, kept as written: `mail`
+        resolves paths against the root and the home folder (no environment read here)."""
         self.warn_unknown(table, "mail", "mail.")
         me = table.get("me", [])
         me = [me] if isinstance(me, str) else me
@@ -265,12 +244,7 @@ class _Reader:
         for key, items in (("mail.me", me), ("mail.sources", sources)):
             if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
                 raise self.fail(key, "expected a list of non-empty strings")
-        root = self.path.parent
-        resolved = [
-            s if s.lower().startswith(("imap://", "imaps://")) else str(root / os.path.expanduser(s))
-            for s in sources
-        ]
-        return MailConfig(me=tuple(a.strip() for a in me), sources=tuple(resolved))
+        return MailConfig(me=tuple(a.strip() for a in me), sources=tuple(sources))
 
 
 def _default_config() -> Config:
