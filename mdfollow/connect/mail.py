@@ -275,8 +275,7 @@ def _imap_messages(url: ImapUrl, since: dt.date | None) -> Iterator[tuple[int, b
         with open_folder(url) as box:
             box.email_message_class = _Raw
             criteria = AND(date_gte=since - dt.timedelta(days=1)) if since else "ALL"
-            # no CHARSET in the SEARCH: the criteria are ASCII, and some servers refuse one
-            messages = box.fetch(criteria, None, headers_only=True, mark_seen=False, bulk=IMAP_BATCH)
+            messages = box.fetch(criteria, headers_only=True, mark_seen=False, bulk=IMAP_BATCH)
             position = 0
             while True:
                 try:
