@@ -14,7 +14,8 @@ Also here, for tests of what goes wrong on the way to a server:
   check the commands (EXAMINE, never SELECT; BODY.PEEK, never STORE).
 
 Usage: the `imap_server` fixture (one server per test module), then
-`server.append("INBOX", raw_bytes)`, `server.url("INBOX")`, `server.flags("INBOX")`.
+`server.append("INBOX", raw_bytes)`, `server.url("INBOX")`, `server.flags("INBOX")`,
+`server.messages("Drafts")` (bytes and flags), `server.create("Drafts")`, `server.clear(...)`.
 """
 
 from __future__ import annotations
@@ -138,6 +139,21 @@ class ImapServer:
             if match and flags:
                 result[int(match[1])] = frozenset(flags[1].decode().split())
         return result
+
+    def messages(self, folder: str) -> list[tuple[bytes, frozenset[str]]]:
+        """Every message in the folder as stored (bytes) with its flags, read with BODY.PEEK[]
+        after EXAMINE: what a drafts APPEND left there, unchanged by looking."""
+        with self.client() as connection:
+            status, answer = connection.select(folder, readonly=True)
+            assert status == "OK", answer
+            status, lines = connection.uid("FETCH", "1:*", "(FLAGS BODY.PEEK[])")
+            assert status == "OK", lines
+        found = []
+        for item in lines:
+            if isinstance(item, tuple):
+                flags = re.search(rb"FLAGS \(([^)]*)\)", item[0])
+                found.append((item[1], frozenset(flags[1].decode().split()) if flags else frozenset()))
+        return found
 
     def clear(self, folder: str) -> None:
         """Delete every message in the folder, so a test starts from an empty one."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from imap_tools import FolderInfo
 
 from mdfollow.connect.imap import ImapError, connect, credentials, open_folder, parse_imap_url
 from tests.imap_server import CuttingProxy, ImapServer, TlsProxy, free_port, imap_server, running, trust
@@ -130,3 +131,25 @@ def test_imaps_checks_the_certificate(
             monkeypatch.setenv(key, value)
         with open_folder(url) as box:
             assert [m.subject for m in box.fetch(headers_only=True, mark_seen=False)] == ["hi"]
+
+
+def test_append_through_connect_as_a_drafts_writer_would(
+    imap_server: ImapServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`connect` with no folder selected is enough to APPEND; the fixture reads the result back."""
+    from imap_tools import MailMessageFlags
+
+    monkeypatch.setenv("MDFOLLOW_IMAP_PASSWORD", imap_server.password)
+    if "Drafts" not in {f.name for f in _folder_list(imap_server)}:
+        imap_server.create("Drafts")
+    imap_server.clear("Drafts")
+    with connect(parse_imap_url(imap_server.url("Drafts"))) as box:
+        box.append(MESSAGE, "Drafts", flag_set=[MailMessageFlags.DRAFT])
+    [(data, flags)] = imap_server.messages("Drafts")
+    assert data == MESSAGE
+    assert "\\Draft" in flags
+
+
+def _folder_list(server: ImapServer) -> list[FolderInfo]:
+    with connect(parse_imap_url(server.url())) as box:
+        return list(box.folder.list())
