@@ -474,7 +474,9 @@ def test_an_exact_id_or_path_reads_only_that_file(
         assert resolve(loaded, reference) == resolve(whole, reference)
     broken = load_for(folder, "broken")
     assert broken is not None
-    with pytest.raises(MdfollowError, match=r"broken\.md has errors: line \d+: broken YAML.*\(fix the file first\)"):
+    with pytest.raises(
+        MdfollowError, match=r"broken\.md has errors: line \d+: broken YAML.*\(fix the file first\)"
+    ):
         resolve(broken, "broken")
     for reference in ("jane", "Jane Doe", "acme", "dup", "readme", str(tmp_path / "elsewhere.md")):
         assert load_for(folder, reference) is None, reference

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mdfollow.core.errors import MdfollowError
-from mdfollow.core.model import Cadence, CalendarConfig, Config, Gap, PlanConfig, Problem
+from mdfollow.core.model import Cadence, CalendarConfig, Config, Gap, MailConfig, PlanConfig, Problem
 
 CONFIG_NAME = "mdfollow.toml"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -80,11 +80,12 @@ _HOUR = re.compile(r"^\s*([A-Za-z]+)\s+(\S+)\s*$")
 _DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _DURATION = re.compile(r"^(?:(\d+)h)?\s*(?:(\d+)m(?:in)?)?$")
 _KNOWN = {
-    "": {"workdays", "reply", "channels", "exclude", "cadences", "calendar", "git", "plan"},
+    "": {"workdays", "reply", "channels", "exclude", "cadences", "calendar", "git", "plan", "mail"},
     "calendar": {"name", "timezone", "time", "duration", "alarm", "overdue", "digest"},
     "git": {"autocommit"},
     "cadence": {"gaps", "then"},
     "plan": {"slots", "daily", "hour"},
+    "mail": {"me", "sources"},
 }
 
 
@@ -344,8 +345,21 @@ class _Reader:
             git_autocommit=self.typed(git, "autocommit", bool, False, "git.autocommit"),
             path=self.path,
             plan=self.plan(self.typed(data, "plan", dict, {}, "plan")) if "plan" in data else None,
+            mail=self.mail(self.typed(data, "mail", dict, {}, "mail")),
         )
         return config, self.problems
+
+    def mail(self, table: Mapping[str, Any]) -> MailConfig:
+        """`[mail]`: `me` (one address or a list) and `sources`, kept as written: `mail`
+        resolves paths against the root and the home folder (no environment read here)."""
+        self.warn_unknown(table, "mail", "mail.")
+        me = table.get("me", [])
+        me = [me] if isinstance(me, str) else me
+        sources = self.typed(table, "sources", list, [], "mail.sources")
+        for key, items in (("mail.me", me), ("mail.sources", sources)):
+            if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
+                raise self.fail(key, "expected a list of non-empty strings")
+        return MailConfig(me=tuple(a.strip() for a in me), sources=tuple(sources))
 
 
 def _default_config() -> Config:

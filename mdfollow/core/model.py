@@ -168,6 +168,7 @@ class Config:
     path: Path | None = None
     plan: PlanConfig | None = None
     """None without a `[plan]` table: then nothing is planned and §3 to §5 apply as they are."""
+    mail: MailConfig = field(default_factory=lambda: MailConfig())
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,3 +188,11 @@ class FollowUp:
         if self.due is None or self.due >= today:
             return 0
         return (today - self.due).days
+
+
+@dataclass(frozen=True, slots=True)
+class MailConfig:
+    """`[mail]`: the user's own addresses, and the mailboxes `mdfollow mail` reads (SPEC §8)."""
+
+    me: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
