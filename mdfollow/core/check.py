@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from mdfollow.core.model import Problem
 from mdfollow.core.schedule import consumed_next
 from mdfollow.store.folder import Folder
@@ -41,4 +43,30 @@ def check_folder(folder: Folder) -> list[Problem]:
                             "warning",
                         )
                     )
+    problems += template_problems(folder)
     return sorted(problems, key=lambda p: (str(p.path), p.line))
+
+
+def template_problems(folder: Folder) -> list[Problem]:
+    """SPEC §9: every template renders for an example prospect, and every template a gap names exists."""
+    from mdfollow.core.templates import EMAIL_CHANNEL, check_templates, named_templates
+
+    config = folder.config
+    problems = check_templates(config, folder.prospects)
+    named = named_templates(config)
+    if not named or config.path is None:
+        return problems
+    try:
+        lines = config.path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError):
+        lines = []
+    for key, gap in named:
+        mention = re.compile(rf":\s*{re.escape(gap.template or '')}\b")
+        line = next((n for n, text in enumerate(lines, 1) if mention.search(text)), 1)
+        if config.templates.text(gap.template or "") is None:
+            path = config.templates.path(gap.template or "")
+            problems.append(Problem(config.path, line, f"{key}: template {gap.template!r} not found ({path})"))
+        elif gap.channel != EMAIL_CHANNEL:
+            message = f"{key}: names template {gap.template!r}, but only email follow-ups get drafts"
+            problems.append(Problem(config.path, line, message, "warning"))
+    return problems

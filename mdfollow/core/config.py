@@ -13,9 +13,10 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mdfollow.core.errors import MdfollowError
-from mdfollow.core.model import Cadence, CalendarConfig, Config, Gap, Problem
+from mdfollow.core.model import Cadence, CalendarConfig, Config, DraftsConfig, Gap, Problem, Templates
 
 CONFIG_NAME = "mdfollow.toml"
+TEMPLATES_FOLDER = "_templates"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 DEFAULT_TOML = """\
@@ -58,11 +59,12 @@ autocommit = false      # commit each file mdfollow changes
 
 MAX_GAP = 9999
 """The largest count in a gap: 9999 months is already centuries; more is a typo."""
-_GAP = re.compile(r"^\s*(\d+)\s*([dwm])(?:\s+([\w-]+))?\s*$", re.IGNORECASE)
+_GAP = re.compile(r"^\s*(\d+)\s*([dwm])(?:\s+([\w-]+))?(?:\s*:\s*([\w-]+))?\s*$", re.IGNORECASE)
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _DURATION = re.compile(r"^(?:(\d+)h)?\s*(?:(\d+)m(?:in)?)?$")
 _KNOWN = {
-    "": {"workdays", "reply", "channels", "exclude", "cadences", "calendar", "git"},
+    "": {"workdays", "reply", "channels", "exclude", "cadences", "calendar", "git", "drafts"},
+    "drafts": {"to", "signature"},
     "calendar": {"name", "timezone", "time", "duration", "alarm", "overdue", "digest"},
     "git": {"autocommit"},
     "cadence": {"gaps", "then"},
@@ -94,24 +96,50 @@ def local_timezone() -> str | None:
 
 
 def parse_gap(text: str) -> Gap | None:
-    """`"2w call"` → Gap(2, "w", "call"); None when the text is not a gap."""
+    """`"2w call"` → Gap(2, "w", "call"), `"1w email:quote-check"` names a draft template
+    too; None when the text is not a gap."""
     match = _GAP.match(text)
     if not match or not 0 < int(match[1]) <= MAX_GAP:
         return None
     unit: Any = match[2].lower()
-    return Gap(int(match[1]), unit, match[3].lower() if match[3] else None)
+    return Gap(int(match[1]), unit, match[3].lower() if match[3] else None, match[4])
 
 
 def load_config(root: Path) -> tuple[Config, list[Problem]]:
-    """Read `root/mdfollow.toml` if it exists; warnings for unknown keys."""
+    """Read `root/mdfollow.toml` if it exists, and the draft templates; warnings for unknown keys."""
     path = root / CONFIG_NAME
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        return DEFAULT_CONFIG, []
+        config, problems = DEFAULT_CONFIG, []
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: cannot read: {error}") from None
-    return parse_config(path, text)
+    else:
+        config, problems = parse_config(path, text)
+    templates = load_templates(root / TEMPLATES_FOLDER)
+    return (replace(config, templates=templates) if templates.texts or templates.problems else config), problems
+
+
+def load_templates(folder: Path) -> Templates:
+    """Every `NAME.txt` in `_templates/` (SPEC §9), read but not compiled: only commands
+    that render pay for Jinja2, and a folder without `_templates/` costs one failed listing."""
+    try:
+        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+    except OSError:
+        return Templates(folder)
+    texts, problems = [], []
+    for entry in entries:
+        if not entry.name.endswith(".txt") or entry.name.startswith((".", "_")):
+            continue
+        path = folder / entry.name
+        try:
+            if not entry.is_file():
+                continue
+            texts.append((entry.name[: -len(".txt")], path.read_text(encoding="utf-8-sig")))
+        except (OSError, UnicodeDecodeError) as error:
+            reason = "not UTF-8 text" if isinstance(error, UnicodeDecodeError) else error.strerror or error
+            problems.append(Problem(path, 0, f"cannot read template: {reason}"))
+    return Templates(folder, tuple(texts), tuple(problems))
 
 
 def parse_config(path: Path, text: str) -> tuple[Config, list[Problem]]:
@@ -222,6 +250,17 @@ class _Reader:
             digest=self.typed(table, "digest", bool, default.digest, "calendar.digest"),
         )
 
+    def drafts(self, table: Mapping[str, Any], mail: Any) -> DraftsConfig:
+        """`[drafts]` (SPEC §9), and the sender: the first `[mail] me` address."""
+        self.warn_unknown(table, "drafts", "drafts.")
+        me = mail.get("me", []) if isinstance(mail, dict) else []
+        first = me if isinstance(me, str) else next((m for m in me if isinstance(m, str)), "")
+        return DraftsConfig(
+            to=self.typed(table, "to", str, "", "drafts.to").strip(),
+            signature=self.typed(table, "signature", str, "", "drafts.signature"),
+            me=first.strip(),
+        )
+
     def config(self, data: Mapping[str, Any], base: Mapping[str, Cadence]) -> tuple[Config, list[Problem]]:
         self.warn_unknown(data, "", "")
         workday_names = self.typed(data, "workdays", list, list(WEEKDAYS[:5]), "workdays")
@@ -250,6 +289,7 @@ class _Reader:
             calendar=self.calendar(self.typed(data, "calendar", dict, {}, "calendar")),
             git_autocommit=self.typed(git, "autocommit", bool, False, "git.autocommit"),
             path=self.path,
+            drafts=self.drafts(self.typed(data, "drafts", dict, {}, "drafts"), data.get("mail")),
         )
         return config, self.problems
 

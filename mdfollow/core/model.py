@@ -112,10 +112,13 @@ class Gap:
     count: int
     unit: Literal["d", "w", "m"]
     channel: str | None = None
+    template: str | None = None
+    """The draft template this step names (`"1w email:quote-check"`), SPEC §9."""
 
     def __str__(self) -> str:
         text = f"{self.count}{self.unit}"
-        return f"{text} {self.channel}" if self.channel else text
+        text = f"{text} {self.channel}" if self.channel else text
+        return f"{text}:{self.template}" if self.template else text
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +148,35 @@ class CalendarConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class DraftsConfig:
+    """`[drafts]` (SPEC §9): where drafts go, the signature, and the sender (`[mail] me`)."""
+
+    to: str = ""
+    signature: str = ""
+    me: str = ""
+    """The first `[mail] me` address: the drafts' From."""
+
+
+@dataclass(frozen=True, slots=True)
+class Templates:
+    """The files of `_templates/` as read: `folder` and (name, text) pairs by name.
+
+    Part of the config, so whatever keys on the config (the live feed, the stored
+    feed) sees an edited template as a change."""
+
+    folder: Path = Path("_templates")
+    texts: tuple[tuple[str, str], ...] = ()
+    problems: tuple[Problem, ...] = ()
+    """Files that could not be read as templates (not UTF-8, unreadable)."""
+
+    def text(self, name: str) -> str | None:
+        return dict(self.texts).get(name)
+
+    def path(self, name: str) -> Path:
+        return self.folder / f"{name}.txt"
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """`mdfollow.toml` merged over the built-in defaults."""
 
@@ -156,6 +188,8 @@ class Config:
     calendar: CalendarConfig = CalendarConfig()
     git_autocommit: bool = False
     path: Path | None = None
+    drafts: DraftsConfig = DraftsConfig()
+    templates: Templates = Templates()
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +202,8 @@ class FollowUp:
     touch: int
     channel: str | None = None
     time: dt.time | None = None
+    template: str | None = None
+    """The template named by the gap that produced the date, if any (SPEC §9)."""
 
     def overdue_days(self, today: dt.date) -> int:
         if self.due is None or self.due >= today:

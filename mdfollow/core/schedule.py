@@ -52,9 +52,9 @@ def follow_up(prospect: Prospect, today: dt.date, config: Config) -> FollowUp | 
     latest = prospect.last_touch
     next_is_live = prospect.next is not None and (latest is None or prospect.next > latest.date)
 
-    def due(day: dt.date, reason: Reason, channel: str | None = None) -> FollowUp:
+    def due(day: dt.date, reason: Reason, channel: str | None = None, template: str | None = None) -> FollowUp:
         time = prospect.next_time if reason in ("next", "revisit") else None
-        return FollowUp(prospect, next_workday(day, config), reason, touch, channel, time)
+        return FollowUp(prospect, next_workday(day, config), reason, touch, channel, time, template)
 
     if prospect.status == "dnc":
         return None
@@ -70,7 +70,7 @@ def follow_up(prospect: Prospect, today: dt.date, config: Config) -> FollowUp | 
     if gap is None:
         return FollowUp(prospect, None, "exhausted", touch)
     reason: Reason = "keep-in-touch" if prospect.status == "won" else "cadence"
-    return due(add_gap(outbound[-1].date, gap), reason, gap.channel)
+    return due(add_gap(outbound[-1].date, gap), reason, gap.channel, gap.template)
 
 
 def schedule(prospects: Iterable[Prospect], today: dt.date, config: Config) -> list[FollowUp]:

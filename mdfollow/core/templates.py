@@ -1,0 +1,306 @@
+"""Draft templates (SPEC §9): template text and a follow-up → the email's subject and body.
+
+A template is `_templates/NAME.txt`: a `Subject: …` line, a blank line, then the body,
+in Jinja2 syntax. It is rendered in Jinja2's `SandboxedEnvironment` with
+`StrictUndefined` (a misspelt name is an error, not an empty string) and autoescape
+off (this is plain text, not HTML). The subject line and the body are compiled as two
+templates, so a subject can never spill into the body or the headers; every error is
+`_templates/NAME.txt:LINE: message` with LINE counted in the file (Subject = line 1).
+
+Jinja2 is imported on the first render only: commands that never render do not pay
+for it, and a folder without `_templates/` never renders.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+import traceback
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from mdfollow.core.errors import MdfollowError
+from mdfollow.core.model import Config, FollowUp, Gap, Problem, Prospect, Templates, Touch, when_text
+
+if TYPE_CHECKING:
+    from jinja2 import Template
+
+EMAIL_CHANNEL = "email"
+MAILTO_LIMIT = 2000
+"""A `mailto:` link stays shorter than this (SPEC §9): what phones and browsers open reliably."""
+_SUBJECT = re.compile(r"^Subject:[ \t]?(.*)$", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029]")
+_JINJA_SOURCE = "<template>"
+"""The file name Jinja2 gives templates compiled from a string, in its rewritten tracebacks."""
+
+
+class TemplateError(MdfollowError):
+    """A template that cannot be rendered; `problem` is its `_templates/NAME.txt:LINE: message`."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A rendered template: one-line subject, body ending in one newline, and where it came from."""
+
+    template: str
+    subject: str
+    body: str
+
+
+def template_name(follow_up: FollowUp, templates: Templates) -> str | None:
+    """The template of an email follow-up: the one its gap names, else `email-<touch>`, else
+    `email`; None when the follow-up is not an email or no such file exists.
+
+    A gap naming a missing template gives None here (the follow-up stays in `due`) and an
+    error in `check`.
+    """
+    if follow_up.channel != EMAIL_CHANNEL or follow_up.due is None:
+        return None
+    if follow_up.template is not None:
+        return follow_up.template if templates.text(follow_up.template) is not None else None
+    for name in (f"{follow_up.channel}-{follow_up.touch}", follow_up.channel):
+        if templates.text(name) is not None:
+            return name
+    return None
+
+
+def variables(follow_up: FollowUp, config: Config) -> dict[str, Any]:
+    """What a template sees: `prospect`, `touch`, `last`, `me` and `signature` (SPEC §9)."""
+    prospect = follow_up.prospect
+    return {
+        "prospect": prospect_variables(prospect),
+        "touch": follow_up.touch,
+        "last": touch_variables(prospect.last_touch),
+        "me": config.drafts.me,
+        "signature": config.drafts.signature,
+    }
+
+
+def prospect_variables(prospect: Prospect) -> dict[str, Any]:
+    """Every front matter key, then the fields mdfollow defines (which win: `email` is the first)."""
+    values: dict[str, Any] = {str(key): value for key, value in prospect.front_matter.items()}
+    values.update(
+        id=prospect.id,
+        name=prospect.name,
+        first_name=(prospect.name.split() or [""])[0],
+        company=prospect.company,
+        email=prospect.emails[0] if prospect.emails else None,
+        status=prospect.status,
+    )
+    return values
+
+
+def touch_variables(touch: Touch | None) -> dict[str, Any] | None:
+    if touch is None:
+        return None
+    return {"date": touch.date, "time": touch.time, "channel": touch.channel, "note": touch.note}
+
+
+def render(name: str, text: str, values: Mapping[str, Any], path: Path) -> Draft:
+    """Render one template's text; any problem is a `TemplateError` at the file's line."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    match = _SUBJECT.match(lines[0])
+    if match is None:
+        raise TemplateError(Problem(path, 1, 'the first line must be "Subject: …"'))
+    if len(lines) > 1 and lines[1].strip():
+        raise TemplateError(Problem(path, 2, "expected a blank line after the Subject line"))
+    subject = _render_part(match[1], values, path, first_line=1)
+    body = _render_part("\n".join(lines[2:]), values, path, first_line=3)
+    return Draft(name, one_line(subject), body.rstrip() + "\n" if body.strip() else "")
+
+
+def render_follow_up(follow_up: FollowUp, config: Config) -> Draft | None:
+    """The draft of an email follow-up, or None when it has no template; `TemplateError` if broken."""
+    templates = config.templates
+    name = template_name(follow_up, templates)
+    if name is None:
+        return None
+    text = templates.text(name)
+    assert text is not None
+    return render(name, text, variables(follow_up, config), templates.path(name))
+
+
+def one_line(text: str) -> str:
+    """A subject as a header needs it: controls gone, every run of whitespace one space."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def _render_part(source: str, values: Mapping[str, Any], path: Path, first_line: int) -> str:
+    from jinja2 import TemplateSyntaxError
+
+    try:
+        template = _compile(source)
+    except TemplateSyntaxError as error:
+        line = first_line + (error.lineno or 1) - 1
+        raise TemplateError(Problem(path, line, error.message or str(error))) from None
+    try:
+        return template.render(values)
+    except Exception as error:  # whatever a template does wrong (undefined, sandbox, 1/0) is its error
+        frames = [f.lineno for f in traceback.extract_tb(error.__traceback__) if f.filename == _JINJA_SOURCE]
+        line = first_line + (frames[-1] if frames and frames[-1] else 1) - 1
+        raise TemplateError(Problem(path, line, _message(error))) from None
+
+
+def _message(error: Exception) -> str:
+    from jinja2 import UndefinedError
+    from jinja2.exceptions import SecurityError
+
+    text = str(error) or type(error).__name__
+    if isinstance(error, SecurityError):
+        return f"not allowed in a template: {text}"
+    if isinstance(error, UndefinedError):
+        return text
+    return f"{type(error).__name__}: {text}"
+
+
+@functools.lru_cache(maxsize=256)
+def _compile(source: str) -> Template:
+    return _environment().from_string(source)
+
+
+@functools.lru_cache(maxsize=1)
+def _environment() -> Any:
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    return SandboxedEnvironment(
+        undefined=StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        finalize=_finalize,
+    )
+
+
+def _finalize(value: Any) -> Any:
+    """Dates as ISO `YYYY-MM-DD` (`YYYY-MM-DD HH:MM` with a time); a missing value as nothing."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return when_text(value.date(), value.time())
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M")
+    return value
+
+
+def mailto(address: str, subject: str = "", body: str = "", limit: int = MAILTO_LIMIT) -> str:
+    """An RFC 6068 `mailto:` link shorter than `limit`: the subject whole, the body cut on a
+    character boundary when the link would be too long (line breaks are `%0D%0A`)."""
+    link = "mailto:" + quote(address.strip(), safe="@+")
+    fields = []
+    if subject:
+        fields.append("subject=" + quote(subject, safe=""))
+    if fields:
+        link += "?" + "&".join(fields)
+    if not body:
+        return link
+    separator = "&body=" if fields else "?body="
+    room = limit - 1 - len(link) - len(separator)
+    pieces: list[str] = []
+    for char in body.replace("\r\n", "\n").rstrip("\n"):
+        piece = "%0D%0A" if char == "\n" else quote(char, safe="")
+        if len(piece) > room:
+            break
+        pieces.append(piece)
+        room -= len(piece)
+    return link + separator + "".join(pieces) if pieces else link
+
+
+def mailto_links(
+    follow_ups: Iterable[FollowUp], config: Config
+) -> tuple[dict[tuple[str, int], str], list[Problem]]:
+    """The `mailto:` link of every email follow-up with an address, by (id, touch), with the
+    rendered draft when it has a template; a broken template gives the plain link and a problem,
+    so the follow-up is never hidden."""
+    links: dict[tuple[str, int], str] = {}
+    problems: list[Problem] = []
+    for follow_up in follow_ups:
+        prospect = follow_up.prospect
+        address = next((e.strip() for e in prospect.emails if e.strip()), None)
+        if follow_up.channel != EMAIL_CHANNEL or address is None:
+            continue
+        draft = None
+        if config.templates.texts:
+            try:
+                draft = render_follow_up(follow_up, config)
+            except TemplateError as error:
+                problems.append(_for_prospect(error.problem, prospect))
+        links[(prospect.id, follow_up.touch)] = mailto(address, draft.subject, draft.body) if draft else (
+            mailto(address)
+        )
+    return links, problems
+
+
+def _for_prospect(problem: Problem, prospect: Prospect) -> Problem:
+    """The template's problem, saying whose draft it broke (the line stays the template's)."""
+    return Problem(problem.path, problem.line, f"{problem.message} (drafting for {prospect.id})", "warning")
+
+
+EXAMPLE = Prospect(
+    id="jane-doe-acme",
+    path=Path("jane-doe-acme.md"),
+    name="Jane Doe",
+    company="Acme Corp",
+    emails=("jane@acme.example",),
+    phones=("+44 20 7946 0001",),
+    created=dt.date(2026, 11, 1),
+    tags=("warm",),
+    source="Leeds trade show",
+    touches=(
+        Touch(dt.date(2026, 11, 1), None, "meeting", "out", "met at the stand, took her card", 12),
+        Touch(dt.date(2026, 11, 3), None, "email", "out", "sent quote #1042", 13),
+    ),
+    front_matter={
+        "name": "Jane Doe",
+        "company": "Acme Corp",
+        "email": "jane@acme.example",
+        "phone": "+44 20 7946 0001",
+        "status": "active",
+        "source": "Leeds trade show",
+        "tags": ["warm"],
+        "created": dt.date(2026, 11, 1),
+    },
+)
+"""The prospect `check` renders every template for: the file of SPEC §2."""
+
+
+def check_templates(config: Config, prospects: Iterable[Prospect] = ()) -> list[Problem]:
+    """Every template rendered for the example prospect (with the other front matter keys the
+    folder uses, so `{{ prospect.product }}` passes where prospects have a `product`), and an
+    error for each gap naming a template that does not exist."""
+    templates = config.templates
+    problems = list(templates.problems)
+    if templates.texts:
+        extra: dict[str, Any] = {}
+        for prospect in prospects:
+            for key, value in prospect.front_matter.items():
+                extra.setdefault(str(key), value)
+        example = replace(EXAMPLE, front_matter={**extra, **EXAMPLE.front_matter})
+        follow_up = FollowUp(example, dt.date(2026, 11, 10), "cadence", 3, EMAIL_CHANNEL)
+        values = variables(follow_up, config)
+        for name, text in templates.texts:
+            try:
+                render(name, text, values, templates.path(name))
+            except TemplateError as error:
+                problems.append(error.problem)
+    return problems
+
+
+def named_templates(config: Config) -> list[tuple[str, Gap]]:
+    """Each cadence gap naming a template, with its key in `mdfollow.toml` (`cadences.x.gaps[2]`)."""
+    named = []
+    for cadence in config.cadences.values():
+        keys = [(f"cadences.{cadence.name}.gaps[{i}]", gap) for i, gap in enumerate(cadence.gaps)]
+        if cadence.then is not None and cadence.then not in cadence.gaps[-1:]:
+            keys.append((f"cadences.{cadence.name}.then", cadence.then))
+        named += [(key, gap) for key, gap in keys if gap.template is not None]
+    return named
