@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from mdfollow.core.model import FollowUp
     from mdfollow.store.folder import Folder
 
+NO_SENDER = 'no sender: set [mail] me = ["you@example.com"] in mdfollow.toml'
 _UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -52,7 +53,11 @@ def draft(
                 "imaps://USER@HOST/Drafts) in mdfollow.toml, or use --print"
             )
         if not drafts.me:
-            raise MdfollowError('no sender: set [mail] me = ["you@example.com"] in mdfollow.toml')
+            raise MdfollowError(NO_SENDER)
+    elif not drafts.me:
+        typer.echo(
+            f"mdfollow: warning: the drafts have no From: {NO_SENDER.removeprefix('no sender: ')}", err=True
+        )
     from mdfollow.connect.drafts import make_drafts, open_drafts
 
     now = dt.datetime.now(dt.UTC).astimezone()

@@ -41,10 +41,12 @@ def ics(
     def make() -> tuple[list[str], bytes]:
         from mdfollow.core.ics import unrepresentable
         from mdfollow.core.schedule import schedule
+        from mdfollow.core.templates import draft_links
 
         folder = settings.load(warn=False)
         follow_ups = schedule(folder.prospects, settings.today, folder.config)
-        warnings = [str(problem) for problem in (*folder.problems, *unrepresentable(follow_ups))]
+        _, broken = draft_links(follow_ups, folder.config)
+        warnings = [str(problem) for problem in (*folder.problems, *unrepresentable(follow_ups), *broken)]
         return warnings, feed_builder(todo, days, digest)(follow_ups, settings.today, folder.config)
 
     # The feed is a pure function of the folder, the config, today, the options and the

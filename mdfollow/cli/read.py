@@ -34,7 +34,12 @@ def due(
         horizon = add_days(today, days)
         items = [f for f in items if f.due is not None and (show_all or f.due <= horizon)]
     if as_json:
-        print_json([render.due_json(f, today) for f in items])
+        from mdfollow.core.templates import draft_links, mailto_of
+
+        links, problems = draft_links(items, folder.config)
+        for problem in problems:
+            typer.echo(str(problem), err=True)
+        print_json([{**render.due_json(f, today), "mailto": mailto_of(f, links)} for f in items])
         return
     if items:
         typer.echo(render.due_table(items, today, use_color()))

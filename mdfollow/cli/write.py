@@ -142,6 +142,7 @@ def init(
     if holds_prospects(folder):
         where = "the folder" if outer is None else f"the enclosing mdfollow folder {outer}"
         typer.echo(f"created {root / CONFIG_NAME} (no example prospect: {where} already holds prospects)")
+        _starter_templates(root)
         return
     example = edit.create_prospect(
         root,
@@ -156,6 +157,28 @@ def init(
     )
     edit.edit_prospect(example, edit.Change(entries=[edit.Entry(settings.today, "meeting", "took her card")]))
     typer.echo(f"created {root / CONFIG_NAME} and {example}")
+    _starter_templates(root)
+
+
+def _starter_templates(root: Path) -> None:
+    """Two draft templates to start from (SPEC §9), never over a file of the same name."""
+    from mdfollow.core.config import TEMPLATES_FOLDER
+    from mdfollow.core.templates import STARTERS
+    from mdfollow.store import edit
+
+    folder = root / TEMPLATES_FOLDER
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError as error:
+        raise MdfollowError(f"{folder}: cannot create the folder: {error.strerror or error}") from None
+    written = [folder / f"{name}.txt" for name, text in STARTERS.items()]
+    written = [
+        path
+        for path, text in zip(written, STARTERS.values(), strict=True)
+        if edit.write_new(path, text.encode())
+    ]
+    if written:
+        typer.echo(f"created {' and '.join(str(path) for path in written)} (draft templates: mdfollow draft)")
 
 
 @app.command()

@@ -25,7 +25,14 @@ from urllib.parse import quote
 
 from mdfollow.core.errors import MdfollowError
 from mdfollow.core.model import Config, FollowUp, Problem
-from mdfollow.core.templates import Draft, TemplateError, one_line, render_follow_up, template_name
+from mdfollow.core.templates import (
+    Draft,
+    TemplateError,
+    address_of,
+    one_line,
+    render_follow_up,
+    template_name,
+)
 
 MARKER = "X-Mdfollow-Draft"
 SEVEN_BIT = email.policy.default.clone(cte_type="7bit", utf8=False)
@@ -59,9 +66,7 @@ def marker(follow_up: FollowUp) -> str:
     return f"{quote(follow_up.prospect.id, safe='-_.~')}-{follow_up.touch}"
 
 
-def compose(
-    draft: Draft, follow_up: FollowUp, sender: str, address: str, now: dt.datetime
-) -> EmailMessage:
+def compose(draft: Draft, follow_up: FollowUp, sender: str, address: str, now: dt.datetime) -> EmailMessage:
     """The RFC 5322 draft; ValueError when an address cannot be written in a header.
 
     Names and the subject pass through `one_line` and the `email` package's header
@@ -91,7 +96,7 @@ def make_drafts(
     for `--print`). One broken template or address never stops the others."""
     for follow_up in follow_ups:
         prospect = follow_up.prospect
-        address = next((e.strip() for e in prospect.emails if e.strip()), None)
+        address = address_of(prospect)
         if address is None:
             yield Outcome(follow_up, "skipped", f"{prospect.id}: no email address: skipped")
             continue
@@ -158,7 +163,7 @@ class MaildirFolder:
         for key in self._box.iterkeys():
             try:
                 with self._box.get_file(key) as file:
-                    value = parser.parse(file)[MARKER]
+                    value = parser.parsebytes(file.read())[MARKER]
             except (OSError, KeyError):
                 continue  # gone meanwhile (the client moved it): not ours to worry about
             if value:
@@ -186,9 +191,5 @@ def target_path(to: str, root: Path) -> Path:
 def open_drafts(to: str, root: Path) -> Iterator[DraftFolder]:
     """The Drafts folder `[drafts] to` names: a Maildir path, or an `imap(s)://…/Drafts` URL."""
     if to.lower().startswith(("imap://", "imaps://")):
-        from mdfollow.connect.imap_drafts import ImapDraftFolder
-
-        with ImapDraftFolder.open(to) as folder:
-            yield folder
-        return
+        raise MdfollowError(f"{to}: IMAP Drafts folders need mdfollow.connect.imap")
     yield MaildirFolder(target_path(to, root))

@@ -61,11 +61,12 @@ def template_problems(folder: Folder) -> list[Problem]:
     except (OSError, UnicodeDecodeError):
         lines = []
     for key, gap in named:
-        mention = re.compile(rf":\s*{re.escape(gap.template or '')}\b")
+        name = gap.template or ""
+        mention = re.compile(rf":\s*{re.escape(name)}\b")
         line = next((n for n, text in enumerate(lines, 1) if mention.search(text)), 1)
-        if config.templates.text(gap.template or "") is None:
-            path = config.templates.path(gap.template or "")
-            problems.append(Problem(config.path, line, f"{key}: template {gap.template!r} not found ({path})"))
+        if config.templates.text(name) is None:
+            message = f"{key}: template {name!r} not found ({config.templates.path(name)})"
+            problems.append(Problem(config.path, line, message))
         elif gap.channel != EMAIL_CHANNEL:
             message = f"{key}: names template {gap.template!r}, but only email follow-ups get drafts"
             problems.append(Problem(config.path, line, message, "warning"))

@@ -33,8 +33,9 @@ channels = []
 exclude = []
 
 # A cadence: gaps between your outbound touches. Nd, Nw or Nm (calendar
-# months), optionally followed by the suggested channel. After the last gap,
-# `then` repeats ("until they buy or die"); then = "stop" ends the cadence.
+# months), optionally followed by the suggested channel and a draft template
+# ("1w email:quote-check" drafts from _templates/quote-check.txt). After the
+# last gap, `then` repeats ("until they buy or die"); then = "stop" ends it.
 [cadences.default]      # 12 touches in about 5 months, then every 2 months
 gaps = ["2d email", "4d call", "1w email", "1w call", "10d linkedin",
         "2w call", "2w email", "1m call", "1m email", "1m call", "1m email"]
@@ -55,6 +56,12 @@ digest = false          # one "Follow-ups (N)" event a day instead of one per pr
 
 [git]
 autocommit = false      # commit each file mdfollow changes
+
+# `mdfollow draft` writes the next email from _templates/ (email-<touch>.txt,
+# else email.txt) into your mail client's Drafts; it never sends anything.
+[drafts]
+to = ""                 # a Maildir folder ("~/Mail/Drafts") or "imaps://USER@HOST/Drafts"
+signature = ""          # {{ signature }} in the templates
 """
 
 MAX_GAP = 9999
@@ -111,13 +118,15 @@ def load_config(root: Path) -> tuple[Config, list[Problem]]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        config, problems = DEFAULT_CONFIG, []
+        config, problems = DEFAULT_CONFIG, list[Problem]()
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: cannot read: {error}") from None
     else:
         config, problems = parse_config(path, text)
     templates = load_templates(root / TEMPLATES_FOLDER)
-    return (replace(config, templates=templates) if templates.texts or templates.problems else config), problems
+    if templates.texts or templates.problems:
+        config = replace(config, templates=templates)
+    return config, problems
 
 
 def load_templates(folder: Path) -> Templates:

@@ -38,6 +38,7 @@ from mdfollow.core.config import local_timezone
 from mdfollow.core.model import CalendarConfig, Config, FollowUp, Problem, Prospect, when_text
 from mdfollow.core.render import plural
 from mdfollow.core.schedule import add_days
+from mdfollow.core.templates import draft_links
 
 PRODID = "-//mdfollow//mdfollow//EN"
 REFRESH = dt.timedelta(hours=1)
@@ -159,7 +160,7 @@ def summary(follow_up: FollowUp) -> str:
     return f"{channel_verb(follow_up.channel)} {who} — touch #{follow_up.touch}"
 
 
-def description(follow_up: FollowUp, today: dt.date) -> str:
+def description(follow_up: FollowUp, today: dt.date, draft: str | None = None) -> str:
     """Everything needed to make the contact without opening the file, and where the file is."""
     prospect = follow_up.prospect
     lines = [f"{prospect.name} — {prospect.company}" if prospect.company else prospect.name]
@@ -180,6 +181,8 @@ def description(follow_up: FollowUp, today: dt.date) -> str:
             direction = " in" if touch.direction == "in" and not touch.is_note else ""
             note = f": {clean_text(touch.note)}" if touch.note else ""
             lines.append(f"- {when_text(touch.date, touch.time)} {touch.channel}{direction}{note}")
+    if draft:
+        lines.append(f"Draft: {draft}")
     lines.append(f"File: {prospect.path}")
     return "\n".join(lines)
 
@@ -288,9 +291,15 @@ def _dated(
 
 
 def follow_up_component(
-    follow_up: FollowUp, today: dt.date, calendar: CalendarConfig, todo: bool, zone: str | None
+    follow_up: FollowUp,
+    today: dt.date,
+    calendar: CalendarConfig,
+    todo: bool,
+    zone: str | None,
+    draft: str | None = None,
 ) -> Event | Todo:
-    """One scheduled follow-up as a VEVENT (or VTODO); `zone` is the resolved `feed_timezone`."""
+    """One scheduled follow-up as a VEVENT (or VTODO); `zone` is the resolved `feed_timezone`;
+    `draft` the `mailto:` link of its rendered email (SPEC §9), for URL and DESCRIPTION."""
     prospect = follow_up.prospect
     placement = place(follow_up, today, calendar)
     return _dated(
@@ -301,9 +310,9 @@ def follow_up_component(
         zone,
         revision(follow_up, today, placement.moved),
         summary(follow_up),
-        description(follow_up, today),
+        description(follow_up, today, draft),
         tuple(tag for tag in prospect.tags if clean_text(tag).strip()),
-        contact_uri(prospect, follow_up.channel),
+        draft or contact_uri(prospect, follow_up.channel),
     )
 
 
@@ -338,10 +347,15 @@ def serialise(component: Component) -> bytes:
 
 @functools.lru_cache(maxsize=65536)
 def component_bytes(
-    follow_up: FollowUp, today: dt.date, calendar: CalendarConfig, todo: bool, zone: str | None
+    follow_up: FollowUp,
+    today: dt.date,
+    calendar: CalendarConfig,
+    todo: bool,
+    zone: str | None,
+    draft: str | None = None,
 ) -> bytes:
     """`follow_up_component(...).to_ical()`, cached: the key holds everything the bytes depend on."""
-    return serialise(follow_up_component(follow_up, today, calendar, todo, zone))
+    return serialise(follow_up_component(follow_up, today, calendar, todo, zone, draft))
 
 
 def digest_component(
@@ -480,8 +494,10 @@ def build_calendar(
     feed = calendar_header(calendar, contents.zone)
     if contents.zone and contents.years:
         feed.add_component(timezone_component(contents.zone, *contents.years))
+    drafts, _ = draft_links(contents.follow_ups, config)
     for follow_up in contents.follow_ups:
-        feed.add_component(follow_up_component(follow_up, today, calendar, todo, contents.zone))
+        draft = drafts.get((follow_up.prospect.id, follow_up.touch))
+        feed.add_component(follow_up_component(follow_up, today, calendar, todo, contents.zone, draft))
     for day, items in contents.digests:
         feed.add_component(digest_component(day, items, today, calendar, todo, contents.zone))
     return feed
@@ -503,7 +519,11 @@ def build_feed(
     chunks = [header[: -len(FOOTER)]]
     if contents.zone and contents.years:
         chunks.append(_timezone_bytes(contents.zone, *contents.years))
-    chunks += [component_bytes(f, today, calendar, todo, contents.zone) for f in contents.follow_ups]
+    drafts, _ = draft_links(contents.follow_ups, config)
+    chunks += [
+        component_bytes(f, today, calendar, todo, contents.zone, drafts.get((f.prospect.id, f.touch)))
+        for f in contents.follow_ups
+    ]
     chunks += [
         digest_bytes(day, items, today, calendar, todo, contents.zone) for day, items in contents.digests
     ]

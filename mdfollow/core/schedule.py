@@ -52,7 +52,9 @@ def follow_up(prospect: Prospect, today: dt.date, config: Config) -> FollowUp | 
     latest = prospect.last_touch
     next_is_live = prospect.next is not None and (latest is None or prospect.next > latest.date)
 
-    def due(day: dt.date, reason: Reason, channel: str | None = None, template: str | None = None) -> FollowUp:
+    def due(
+        day: dt.date, reason: Reason, channel: str | None = None, template: str | None = None
+    ) -> FollowUp:
         time = prospect.next_time if reason in ("next", "revisit") else None
         return FollowUp(prospect, next_workday(day, config), reason, touch, channel, time, template)
 

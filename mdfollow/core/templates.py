@@ -28,6 +28,7 @@ from mdfollow.core.model import Config, FollowUp, Gap, Problem, Prospect, Templa
 
 if TYPE_CHECKING:
     from jinja2 import Template
+    from jinja2.sandbox import SandboxedEnvironment
 
 EMAIL_CHANNEL = "email"
 MAILTO_LIMIT = 2000
@@ -167,7 +168,7 @@ def _compile(source: str) -> Template:
 
 
 @functools.lru_cache(maxsize=1)
-def _environment() -> Any:
+def _environment() -> SandboxedEnvironment:
     from jinja2 import StrictUndefined
     from jinja2.sandbox import SandboxedEnvironment
 
@@ -215,34 +216,78 @@ def mailto(address: str, subject: str = "", body: str = "", limit: int = MAILTO_
     return link + separator + "".join(pieces) if pieces else link
 
 
-def mailto_links(
+def draft_links(
     follow_ups: Iterable[FollowUp], config: Config
 ) -> tuple[dict[tuple[str, int], str], list[Problem]]:
-    """The `mailto:` link of every email follow-up with an address, by (id, touch), with the
-    rendered draft when it has a template; a broken template gives the plain link and a problem,
-    so the follow-up is never hidden."""
+    """The `mailto:` link with the rendered draft of every email follow-up that has an address
+    and a template, by (id, touch); a broken template gives no link and a problem, never a
+    missing follow-up."""
     links: dict[tuple[str, int], str] = {}
     problems: list[Problem] = []
+    if not config.templates.texts:
+        return links, problems
     for follow_up in follow_ups:
-        prospect = follow_up.prospect
-        address = next((e.strip() for e in prospect.emails if e.strip()), None)
+        address = address_of(follow_up.prospect)
         if follow_up.channel != EMAIL_CHANNEL or address is None:
             continue
-        draft = None
-        if config.templates.texts:
-            try:
-                draft = render_follow_up(follow_up, config)
-            except TemplateError as error:
-                problems.append(_for_prospect(error.problem, prospect))
-        links[(prospect.id, follow_up.touch)] = mailto(address, draft.subject, draft.body) if draft else (
-            mailto(address)
-        )
+        try:
+            draft = render_follow_up(follow_up, config)
+        except TemplateError as error:
+            problems.append(_for_prospect(error.problem, follow_up.prospect))
+            continue
+        if draft is not None:
+            links[(follow_up.prospect.id, follow_up.touch)] = mailto(address, draft.subject, draft.body)
     return links, problems
+
+
+def mailto_of(follow_up: FollowUp, links: Mapping[tuple[str, int], str]) -> str | None:
+    """An email follow-up's link: its draft's (see `draft_links`), else the bare address's."""
+    address = address_of(follow_up.prospect)
+    if follow_up.channel != EMAIL_CHANNEL or address is None:
+        return None
+    return links.get((follow_up.prospect.id, follow_up.touch)) or mailto(address)
+
+
+def address_of(prospect: Prospect) -> str | None:
+    """The prospect's first email address (drafts go to it)."""
+    return next((e.strip() for e in prospect.emails if e.strip()), None)
 
 
 def _for_prospect(problem: Problem, prospect: Prospect) -> Problem:
     """The template's problem, saying whose draft it broke (the line stays the template's)."""
     return Problem(problem.path, problem.line, f"{problem.message} (drafting for {prospect.id})", "warning")
+
+
+STARTERS = {
+    "email-2": """\
+Subject: Good to meet you, {{ prospect.first_name }}
+
+Hi {{ prospect.first_name }},
+
+Thank you for your time{% if last %} on {{ last.date }}{% endif %}: it was good to meet you.
+As promised, here are my details, so you have them to hand.
+
+Would a short call this week suit you, to see what {{ prospect.company or "you" }} would need?
+
+Best regards,
+{{ signature }}
+""",
+    "quote-check": """\
+Subject: Checking in about the quote
+
+Hi {{ prospect.first_name }},
+
+I wanted to check in about the quote{% if last %} (my {{ last.channel }} of {{ last.date }}){% endif %}.
+Do you have any questions, or is there anything you would like me to change?
+
+Happy to go through it on a quick call whenever suits you.
+
+Best regards,
+{{ signature }}
+""",
+}
+"""What `mdfollow init` writes into `_templates/`: the first follow-up after a meeting or a card
+(touch #2 of the default cadence is "2d email"), and one a gap can name, `"1w email:quote-check"`."""
 
 
 EXAMPLE = Prospect(

@@ -56,6 +56,8 @@ def folder_fingerprint(root: Path, *parts: str) -> str:
     except OSError:
         digest.update(b"\0no config")
     config, _ = load_config(root)
+    for name, text in config.templates.texts:  # an edited draft template changes the feed (SPEC §9)
+        digest.update(f"\0template\0{name}\0{text}".encode("utf-8", "surrogatepass"))
     for item in prospect_files(root, config.exclude):
         digest.update(f"\0{item}\0{item.line if isinstance(item, Problem) else signature(item)}".encode())
     return digest.hexdigest()
