@@ -1,5 +1,5 @@
 """Drafts into the user's mail client (SPEC §9): an RFC 5322 message per email follow-up,
-stored in a Maildir folder or an IMAP Drafts folder. Never sent: there is no SMTP here.
+stored in a Maildir folder or an IMAP Drafts folder. Never sent: mdfollow has no code that sends mail.
 
 A draft carries `X-Mdfollow-Draft: <id>-<touch>`; a follow-up whose marker is already in
 the Drafts folder is "already drafted", so running `draft --due` twice adds nothing.

@@ -70,7 +70,7 @@ _GAP = re.compile(r"^\s*(\d+)\s*([dwm])(?:\s+([\w-]+))?(?:\s*:\s*([\w-]+))?\s*$"
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _DURATION = re.compile(r"^(?:(\d+)h)?\s*(?:(\d+)m(?:in)?)?$")
 _KNOWN = {
-    "": {"workdays", "reply", "channels", "exclude", "cadences", "calendar", "git", "drafts"},
+    "": {"workdays", "reply", "channels", "exclude", "cadences", "calendar", "git", "drafts", "mail"},
     "drafts": {"to", "signature"},
     "calendar": {"name", "timezone", "time", "duration", "alarm", "overdue", "digest"},
     "git": {"autocommit"},
