@@ -24,7 +24,17 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from mdfollow.core.errors import MdfollowError
-from mdfollow.core.model import Config, FollowUp, Gap, Problem, Prospect, Templates, Touch, when_text
+from mdfollow.core.model import (
+    Config,
+    DraftsConfig,
+    FollowUp,
+    Gap,
+    Problem,
+    Prospect,
+    Templates,
+    Touch,
+    when_text,
+)
 
 if TYPE_CHECKING:
     from jinja2 import Template
@@ -73,15 +83,15 @@ def template_name(follow_up: FollowUp, templates: Templates) -> str | None:
     return None
 
 
-def variables(follow_up: FollowUp, config: Config) -> dict[str, Any]:
+def variables(follow_up: FollowUp, drafts: DraftsConfig) -> dict[str, Any]:
     """What a template sees: `prospect`, `touch`, `last`, `me` and `signature` (SPEC §9)."""
     prospect = follow_up.prospect
     return {
         "prospect": prospect_variables(prospect),
         "touch": follow_up.touch,
         "last": touch_variables(prospect.last_touch),
-        "me": config.drafts.me,
-        "signature": config.drafts.signature,
+        "me": drafts.me,
+        "signature": drafts.signature,
     }
 
 
@@ -120,13 +130,16 @@ def render(name: str, text: str, values: Mapping[str, Any], path: Path) -> Draft
 
 def render_follow_up(follow_up: FollowUp, config: Config) -> Draft | None:
     """The draft of an email follow-up, or None when it has no template; `TemplateError` if broken."""
-    templates = config.templates
+    return _render_with(follow_up, config.templates, config.drafts)
+
+
+def _render_with(follow_up: FollowUp, templates: Templates, drafts: DraftsConfig) -> Draft | None:
     name = template_name(follow_up, templates)
     if name is None:
         return None
     text = templates.text(name)
     assert text is not None
-    return render(name, text, variables(follow_up, config), templates.path(name))
+    return render(name, text, variables(follow_up, drafts), templates.path(name))
 
 
 def one_line(text: str) -> str:
@@ -197,23 +210,31 @@ def mailto(address: str, subject: str = "", body: str = "", limit: int = MAILTO_
     """An RFC 6068 `mailto:` link shorter than `limit`: the subject whole, the body cut on a
     character boundary when the link would be too long (line breaks are `%0D%0A`)."""
     link = "mailto:" + quote(address.strip(), safe="@+")
-    fields = []
     if subject:
-        fields.append("subject=" + quote(subject, safe=""))
-    if fields:
-        link += "?" + "&".join(fields)
-    if not body:
+        link += "?subject=" + quote(subject, safe="")
+    encoded = quote(body.replace("\r\n", "\n").rstrip("\n").replace("\n", "\r\n"), safe="")
+    if not encoded:
         return link
-    separator = "&body=" if fields else "?body="
-    room = limit - 1 - len(link) - len(separator)
-    pieces: list[str] = []
-    for char in body.replace("\r\n", "\n").rstrip("\n"):
-        piece = "%0D%0A" if char == "\n" else quote(char, safe="")
-        if len(piece) > room:
-            break
-        pieces.append(piece)
-        room -= len(piece)
-    return link + separator + "".join(pieces) if pieces else link
+    separator = "&body=" if subject else "?body="
+    encoded = _cut(encoded, limit - 1 - len(link) - len(separator))
+    return link + separator + encoded if encoded else link
+
+
+def _cut(encoded: str, room: int) -> str:
+    """A percent-encoded text cut to `room` characters at most, between two characters: never
+    inside a `%XX`, a UTF-8 sequence (continuation bytes are `%80`-`%BF`) or a `%0D%0A`."""
+    if len(encoded) <= room:
+        return encoded
+    end = max(room, 0)
+    if end >= 1 and encoded[end - 1] == "%":
+        end -= 1
+    elif end >= 2 and encoded[end - 2] == "%":
+        end -= 2
+    while end >= 3 and encoded[end] == "%" and encoded[end + 1] in "89AB":
+        end -= 3
+    if encoded[end : end + 3] == "%0A" and encoded[end - 3 : end] == "%0D":
+        end -= 3
+    return encoded[:end]
 
 
 def draft_links(
@@ -230,14 +251,33 @@ def draft_links(
         address = address_of(follow_up.prospect)
         if follow_up.channel != EMAIL_CHANNEL or address is None:
             continue
-        try:
-            draft = render_follow_up(follow_up, config)
-        except TemplateError as error:
-            problems.append(_for_prospect(error.problem, follow_up.prospect))
+        name = template_name(follow_up, config.templates)
+        if name is None:
             continue
-        if draft is not None:
-            links[(follow_up.prospect.id, follow_up.touch)] = mailto(address, draft.subject, draft.body)
+        front_matter = repr(sorted(follow_up.prospect.front_matter.items(), key=lambda item: str(item[0])))
+        link = _link(follow_up, config.templates, config.drafts, front_matter)
+        if isinstance(link, Problem):
+            problems.append(_for_prospect(link, follow_up.prospect))
+        else:
+            links[(follow_up.prospect.id, follow_up.touch)] = link
     return links, problems
+
+
+@functools.lru_cache(maxsize=65536)
+def _link(
+    follow_up: FollowUp, templates: Templates, drafts: DraftsConfig, front_matter: str
+) -> str | Problem:
+    """One follow-up's draft link, kept while the follow-up, its front matter (not part of a
+    prospect's equality), the template and the drafts settings stay the same: `watch` renders
+    only what changed."""
+    del front_matter  # part of the key only
+    address = address_of(follow_up.prospect)
+    assert address is not None
+    try:
+        draft = _render_with(follow_up, templates, drafts)
+    except TemplateError as error:
+        return error.problem
+    return mailto(address, draft.subject, draft.body) if draft else mailto(address)
 
 
 def mailto_of(follow_up: FollowUp, links: Mapping[tuple[str, int], str]) -> str | None:
@@ -331,7 +371,7 @@ def check_templates(config: Config, prospects: Iterable[Prospect] = ()) -> list[
                 extra.setdefault(str(key), value)
         example = replace(EXAMPLE, front_matter={**extra, **EXAMPLE.front_matter})
         follow_up = FollowUp(example, dt.date(2026, 11, 10), "cadence", 3, EMAIL_CHANNEL)
-        values = variables(follow_up, config)
+        values = variables(follow_up, config.drafts)
         for name, text in templates.texts:
             try:
                 render(name, text, values, templates.path(name))
