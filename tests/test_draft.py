@@ -273,6 +273,9 @@ def test_template_errors_name_the_file_and_line(
         "{{ lipsum.__globals__['os'].popen('id').read() }}",
         "{{ self._TemplateReference__context }}",
         "{{ range.__self__ }}",
+        "{{ 'x' * 10 ** 9 }}",
+        "{{ ['x'] * 1000000 }}",
+        "{{ 2 ** 100000000 }}",
     ],
 )
 def test_a_sandbox_escape_is_an_error_never_output(

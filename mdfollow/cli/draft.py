@@ -58,7 +58,10 @@ def draft(
         typer.echo(
             f"mdfollow: warning: the drafts have no From: {NO_SENDER.removeprefix('no sender: ')}", err=True
         )
-    from mdfollow.connect.drafts import make_drafts, open_drafts
+    from mdfollow.connect.drafts import make_drafts, open_drafts, sender_address
+
+    if drafts.me:
+        sender_address(drafts.me)
 
     now = dt.datetime.now(dt.UTC).astimezone()
     if to_stdout or not any(f.channel == "email" and f.prospect.emails for f in follow_ups):
@@ -84,8 +87,8 @@ def _one(folder: Folder, reference: str, today: dt.date) -> list[FollowUp]:
     found = resolve(folder, reference)
     upcoming = follow_up(found, today, folder.config)
     if upcoming is None or upcoming.due is None:
-        why = "exhausted" if upcoming else f"never due (status {found.status})"
-        typer.echo(f"mdfollow: {shown(found.id)}: no follow-up planned ({why}): no draft", err=True)
+        why = "the cadence is exhausted" if upcoming else f"status {found.status}"
+        typer.echo(f"{shown(found.id)}: no follow-up planned ({why}): no draft", err=True)
         return []
     return [upcoming]
 

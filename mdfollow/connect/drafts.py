@@ -74,7 +74,7 @@ def compose(draft: Draft, follow_up: FollowUp, sender: str, address: str, now: d
     prospect = follow_up.prospect
     message = EmailMessage(policy=SEVEN_BIT)
     if sender:
-        message["From"] = Address(addr_spec=sender)
+        message["From"] = sender_address(sender)
     message["To"] = Address(display_name=one_line(prospect.name), addr_spec=address)
     message["Subject"] = draft.subject
     message["Date"] = email.utils.format_datetime(now)
@@ -84,6 +84,17 @@ def compose(draft: Draft, follow_up: FollowUp, sender: str, address: str, now: d
     message.set_content(draft.body, charset="utf-8")
     message.as_bytes()  # raises now, not in the folder, for what 7-bit headers cannot hold
     return message
+
+
+def sender_address(sender: str) -> Address:
+    """`[mail] me`'s first address as a From header; a config error when it is not one."""
+    try:
+        address: Address | None = Address(addr_spec=sender)
+    except (ValueError, HeaderParseError, IndexError):
+        address = None
+    if address is None or not address.domain or not str(address).isascii():
+        raise MdfollowError(f"[mail] me: {sender!r} is not an email address (one a 7-bit header can hold)")
+    return address
 
 
 def make_drafts(

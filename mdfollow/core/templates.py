@@ -45,6 +45,9 @@ MAILTO_LIMIT = 2000
 """A `mailto:` link stays shorter than this (SPEC §9): what phones and browsers open reliably."""
 _SUBJECT = re.compile(r"^Subject:[ \t]?(.*)$", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029]")
+MAX_POWER = 100
+MAX_REPEAT = 100_000
+"""Limits on `**` and on repeating a string or list with `*` inside templates."""
 _JINJA_SOURCE = "<template>"
 """The file name Jinja2 gives templates compiled from a string, in its rewritten tracebacks."""
 
@@ -183,13 +186,27 @@ def _compile(source: str) -> Template:
 @functools.lru_cache(maxsize=1)
 def _environment() -> SandboxedEnvironment:
     from jinja2 import StrictUndefined
+    from jinja2.exceptions import SecurityError
     from jinja2.sandbox import SandboxedEnvironment
 
-    return SandboxedEnvironment(
-        undefined=StrictUndefined,
-        autoescape=False,
-        keep_trailing_newline=True,
-        finalize=_finalize,
+    class Sandbox(SandboxedEnvironment):
+        """Jinja2's sandbox, which also refuses `'x' * 10**9` and `9 ** 9 ** 9`: a template
+        shared through git must not be able to hang or fill the machine."""
+
+        intercepted_binops = frozenset({"*", "**"})
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            if operator == "**" and isinstance(right, int | float) and abs(right) > MAX_POWER:
+                raise SecurityError(f"exponent {right} is larger than {MAX_POWER}")
+            if operator == "*":
+                for sized, count in ((left, right), (right, left)):
+                    repeats = isinstance(sized, str | list | tuple) and isinstance(count, int)
+                    if repeats and len(sized) * count > MAX_REPEAT:
+                        raise SecurityError(f"repeating makes more than {MAX_REPEAT} items")
+            return super().call_binop(context, operator, left, right)
+
+    return Sandbox(
+        undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True, finalize=_finalize
     )
 
 
