@@ -3,7 +3,10 @@ caches that see an edited template; the live feed's rescan on `_templates/`."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import threading
+import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -143,3 +146,37 @@ def test_a_short_draft_is_whole_and_a_huge_subject_keeps_the_subject() -> None:
 def test_the_live_feed_rescans_when_a_template_changes() -> None:
     assert classify("/home/sam/prospects/_templates/email-2.txt", False) == "rescan"
     assert classify("/home/sam/prospects/notes/email-2.txt", False) == "ignore"
+
+
+def test_watch_rebuilds_the_feed_when_a_template_is_edited(linked: Path, write: WriteFile) -> None:
+    from mdfollow.cli.feed import feed_builder
+    from mdfollow.live.feed import LiveFeed
+
+    feeds: list[bytes] = []
+    logs: list[str] = []
+    live = LiveFeed(
+        linked,
+        feed_builder(todo=False, days=None, digest=False),
+        feeds.append,
+        today=lambda: dt.date(2026, 11, 30),
+        log=logs.append,
+        warn=logs.append,
+        quiet=0.1,
+        longest=0.5,
+        tick=0.05,
+    )
+    live.start()
+    thread = threading.Thread(target=live.run, daemon=True)
+    thread.start()
+    try:
+        assert b"Good%20to%20meet%20you" in feeds[-1]
+        write("_templates/email-2.txt", FIRST.replace("Good to meet you", "Lovely to meet you"))
+        deadline = time.monotonic() + 10
+        while b"Lovely%20to%20meet%20you" not in feeds[-1]:
+            assert time.monotonic() < deadline, f"no rebuild after the template changed: {logs}"
+            time.sleep(0.02)
+        assert any("_templates/ changed" in line for line in logs), logs
+    finally:
+        live.stop()
+        thread.join(10)
+        live.close()
