@@ -123,10 +123,7 @@ def load_config(root: Path) -> tuple[Config, list[Problem]]:
         raise ConfigError(f"{path}: cannot read: {error}") from None
     else:
         config, problems = parse_config(path, text)
-    templates = load_templates(root / TEMPLATES_FOLDER)
-    if templates.texts or templates.problems:
-        config = replace(config, templates=templates)
-    return config, problems
+    return replace(config, templates=load_templates(root / TEMPLATES_FOLDER)), problems
 
 
 def load_templates(folder: Path) -> Templates:
