@@ -7,14 +7,12 @@ the Drafts folder is "already drafted", so running `draft --due` twice adds noth
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import email.policy
 import email.utils
-import imaplib
 import mailbox
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.errors import HeaderParseError
@@ -22,7 +20,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 from urllib.parse import quote
 
 from mdfollow.core.errors import MdfollowError
@@ -35,6 +33,9 @@ from mdfollow.core.templates import (
     render_follow_up,
     template_name,
 )
+
+if TYPE_CHECKING:
+    from imap_tools import BaseMailBox
 
 MARKER = "X-Mdfollow-Draft"
 SEVEN_BIT = email.policy.default.clone(cte_type="7bit", utf8=False)
@@ -195,71 +196,29 @@ class MaildirFolder:
 
 
 class ImapFolder:
-    """An IMAP Drafts folder on a logged-in connection: looked into read-only (EXAMINE, and
-    BODY.PEEK so no flag changes), each draft stored whole by one APPEND with `\\Draft`."""
+    """An IMAP Drafts folder, opened read-only (EXAMINE; headers fetched with BODY.PEEK, so no
+    flag changes): each draft is stored whole by one APPEND with the `\\Draft` flag."""
 
-    def __init__(self, connection: imaplib.IMAP4, folder: str, source: str) -> None:
-        self._connection, self._source = connection, source
-        self._mailbox = _quoted(_modified_utf7(folder))
-        status, reply = connection.select(self._mailbox, readonly=True)
-        if status != "OK":
-            raise MdfollowError(f"{source}: cannot open the folder {folder!r}: {_said(reply)}")
+    def __init__(self, box: BaseMailBox, folder: str, source: str) -> None:
+        self._box, self._folder, self._source = box, folder, source
 
     def has(self, marker: str) -> bool:
-        status, reply = self._connection.uid("SEARCH", "HEADER", MARKER, _quoted(marker))
-        if status != "OK":
-            raise MdfollowError(f"{self._source}: SEARCH failed: {_said(reply)}")
-        uids = b" ".join(part for part in reply if isinstance(part, bytes)).split()
-        if not uids:
-            return False
-        wanted = f"(BODY.PEEK[HEADER.FIELDS ({MARKER.upper()})])"
-        status, reply = self._connection.uid("FETCH", b",".join(uids).decode("ascii"), wanted)
-        if status != "OK":
-            raise MdfollowError(f"{self._source}: FETCH failed: {_said(reply)}")
-        parser = BytesHeaderParser(policy=email.policy.default)
-        found = (parser.parsebytes(part[1])[MARKER] for part in reply if isinstance(part, tuple))
-        return any(
-            value is not None and str(value).strip() == marker for value in found
-        )  # SEARCH matches parts
+        from imap_tools import AND, H
+
+        found = self._box.fetch(AND(header=H(MARKER, marker)), mark_seen=False, headers_only=True, bulk=True)
+        for message in found:
+            headers: Mapping[str, tuple[str, ...]] = message.headers
+            # SEARCH HEADER matches a substring ("jane-1" in "jane-12"): compare the value itself.
+            if any(value.strip() == marker for value in headers.get(MARKER.lower(), ())):
+                return True
+        return False
 
     def add(self, message: EmailMessage) -> None:
+        from imap_tools import MailMessageFlags
+
         data = message.as_bytes(policy=SEVEN_BIT.clone(linesep="\r\n"))
-        when = imaplib.Time2Internaldate(email.utils.parsedate_to_datetime(str(message["Date"])))
-        status, reply = self._connection.append(self._mailbox, r"(\Draft)", when, data)
-        if status != "OK":
-            raise MdfollowError(f"{self._source}: APPEND refused: {_said(reply)}")
-
-
-def _quoted(text: str) -> str:
-    """An IMAP quoted string (RFC 3501), so folder names with spaces or brackets work."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _said(reply: list[Any]) -> str:
-    """The server's words from an imaplib reply, on one line."""
-    words = b" ".join(part if isinstance(part, bytes) else b"" for part in reply).decode("utf-8", "replace")
-    return one_line(words) or "no reason given"
-
-
-def _modified_utf7(name: str) -> str:
-    """A folder name in IMAP's modified UTF-7 (RFC 3501 §5.1.3): "Entwürfe" → "Entw&APw-rfe"."""
-    out, pending = [], ""
-
-    def flush() -> None:
-        nonlocal pending
-        if pending:
-            encoded = base64.b64encode(pending.encode("utf-16-be")).decode("ascii").rstrip("=")
-            out.append("&" + encoded.replace("/", ",") + "-")
-            pending = ""
-
-    for char in name:
-        if " " <= char <= "~":
-            flush()
-            out.append("&-" if char == "&" else char)
-        else:
-            pending += char
-    flush()
-    return "".join(out)
+        when = email.utils.parsedate_to_datetime(str(message["Date"]))
+        self._box.append(data, self._folder, dt=when, flag_set=[MailMessageFlags.DRAFT])
 
 
 def target_path(to: str, root: Path) -> Path:
@@ -271,6 +230,11 @@ def target_path(to: str, root: Path) -> Path:
 @contextmanager
 def open_drafts(to: str, root: Path) -> Iterator[DraftFolder]:
     """The Drafts folder `[drafts] to` names: a Maildir path, or an `imap(s)://…/Drafts` URL."""
-    if to.lower().startswith(("imap://", "imaps://")):
-        raise MdfollowError(f"{to}: IMAP Drafts folders need mdfollow.connect.imap")
+    from mdfollow.connect.imap import is_imap_url, open_folder, parse_imap_url
+
+    if is_imap_url(to):
+        url = parse_imap_url(to)
+        with open_folder(url, readonly=True) as box:
+            yield ImapFolder(box, url.folder, str(url))
+        return
     yield MaildirFolder(target_path(to, root))
