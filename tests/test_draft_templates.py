@@ -50,7 +50,8 @@ def test_drafts_table_and_the_first_mail_me_address() -> None:
         '[mail]\nme = ["Sam@Acme.example", "sales@acme.example"]\n'
         '[drafts]\nto = "~/Mail/Drafts"\nsignature = "Sam"\ncolour = "red"\n',
     )
-    assert config.drafts == DraftsConfig(to="~/Mail/Drafts", signature="Sam", me="Sam@Acme.example")
+    assert config.drafts == DraftsConfig(to="~/Mail/Drafts", signature="Sam")
+    assert config.me == "Sam@Acme.example"
     assert [p.message for p in problems] == ["unknown key 'drafts.colour' ignored"]
     assert problems[0].line == 6
     with pytest.raises(ConfigError, match=r"mdfollow.toml:2: drafts.signature: expected str, got 3"):
@@ -84,7 +85,7 @@ def test_variables_front_matter_and_dates() -> None:
         emails=("a@x.example", "b@x.example"),
     )
     values = variables(
-        FollowUp(prospect, dt.date(2026, 11, 10), "cadence", 3, "email"), DraftsConfig(me="me@x.example")
+        FollowUp(prospect, dt.date(2026, 11, 10), "cadence", 3, "email"), DraftsConfig(), "me@x.example"
     )
     text = (
         "Subject: {{ prospect.first_name }} {{ touch }}\n\n"

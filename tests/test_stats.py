@@ -25,6 +25,8 @@ ALL_KEYS = SPEC_KEYS | {
     "replies_per_touch",
     "median_days_late",
     "days_late_measured",
+    "reply_hours",
+    "replies_timed",
     "exhausted",
     "reference",
 }

@@ -6,6 +6,7 @@ from mdfollow.cli import draft as draft
 from mdfollow.cli import feed as feed
 from mdfollow.cli import imports as imports
 from mdfollow.cli import live as live
+from mdfollow.cli import mail as mail
 from mdfollow.cli import read as read
 from mdfollow.cli import stats as stats
 from mdfollow.cli import write as write

@@ -52,16 +52,16 @@ def draft(
                 'no Drafts folder: set [drafts] to = "~/Mail/Drafts" (a Maildir folder, or '
                 "imaps://USER@HOST/Drafts) in mdfollow.toml, or use --print"
             )
-        if not drafts.me:
+        if not folder.config.me:
             raise MdfollowError(NO_SENDER)
-    elif not drafts.me:
+    elif not folder.config.me:
         typer.echo(
             f"mdfollow: warning: the drafts have no From: {NO_SENDER.removeprefix('no sender: ')}", err=True
         )
     from mdfollow.connect.drafts import make_drafts, open_drafts, sender_address
 
-    if drafts.me:
-        sender_address(drafts.me)
+    if folder.config.me:
+        sender_address(folder.config.me)
 
     now = dt.datetime.now(dt.UTC).astimezone()
     if to_stdout or not any(f.channel == "email" and f.prospect.emails for f in follow_ups):

@@ -131,7 +131,7 @@ def make_drafts(
             yield Outcome(follow_up, "skipped", f"{prospect.id}: {_no_template(follow_up, config)}")
             continue
         try:
-            message = compose(draft, follow_up, config.drafts.me, address, now)
+            message = compose(draft, follow_up, config.me, address, now)
         except (ValueError, HeaderParseError) as error:
             reason = f"cannot write a draft to {address!r}: {error}"
             problem = Problem(prospect.path, prospect.line_of("email"), reason)

@@ -13,7 +13,16 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mdfollow.core.errors import MdfollowError
-from mdfollow.core.model import Cadence, CalendarConfig, Config, DraftsConfig, Gap, Problem, Templates
+from mdfollow.core.model import (
+    Cadence,
+    CalendarConfig,
+    Config,
+    DraftsConfig,
+    Gap,
+    MailConfig,
+    Problem,
+    Templates,
+)
 
 CONFIG_NAME = "mdfollow.toml"
 TEMPLATES_FOLDER = "_templates"
@@ -70,11 +79,12 @@ _GAP = re.compile(r"^\s*(\d+)\s*([dwm])(?:\s+([\w-]+))?(?:\s*:\s*([\w-]+))?\s*$"
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _DURATION = re.compile(r"^(?:(\d+)h)?\s*(?:(\d+)m(?:in)?)?$")
 _KNOWN = {
-    "": {"workdays", "reply", "channels", "exclude", "cadences", "calendar", "git", "drafts", "mail"},
+    "": {"workdays", "reply", "channels", "exclude", "cadences", "calendar", "git", "mail", "drafts"},
     "drafts": {"to", "signature"},
     "calendar": {"name", "timezone", "time", "duration", "alarm", "overdue", "digest"},
     "git": {"autocommit"},
     "cadence": {"gaps", "then"},
+    "mail": {"me", "sources"},
 }
 
 
@@ -256,15 +266,12 @@ class _Reader:
             digest=self.typed(table, "digest", bool, default.digest, "calendar.digest"),
         )
 
-    def drafts(self, table: Mapping[str, Any], mail: Any) -> DraftsConfig:
-        """`[drafts]` (SPEC §9), and the sender: the first `[mail] me` address."""
+    def drafts(self, table: Mapping[str, Any]) -> DraftsConfig:
+        """`[drafts]` (SPEC §9): where drafts go, and the signature."""
         self.warn_unknown(table, "drafts", "drafts.")
-        me = mail.get("me", []) if isinstance(mail, dict) else []
-        first = me if isinstance(me, str) else next((m for m in me if isinstance(m, str)), "")
         return DraftsConfig(
             to=self.typed(table, "to", str, "", "drafts.to").strip(),
             signature=self.typed(table, "signature", str, "", "drafts.signature"),
-            me=first.strip(),
         )
 
     def config(self, data: Mapping[str, Any], base: Mapping[str, Cadence]) -> tuple[Config, list[Problem]]:
@@ -295,9 +302,27 @@ class _Reader:
             calendar=self.calendar(self.typed(data, "calendar", dict, {}, "calendar")),
             git_autocommit=self.typed(git, "autocommit", bool, False, "git.autocommit"),
             path=self.path,
-            drafts=self.drafts(self.typed(data, "drafts", dict, {}, "drafts"), data.get("mail")),
+            mail=self.mail(self.typed(data, "mail", dict, {}, "mail")),
+            drafts=self.drafts(self.typed(data, "drafts", dict, {}, "drafts")),
         )
         return config, self.problems
+
+    def mail(self, table: Mapping[str, Any]) -> MailConfig:
+        """`[mail]`: `me` (one address or a list) and `sources`; a relative source path is
+        relative to the folder's root, `~` is the home folder, IMAP URLs stay as written."""
+        self.warn_unknown(table, "mail", "mail.")
+        me = table.get("me", [])
+        me = [me] if isinstance(me, str) else me
+        sources = self.typed(table, "sources", list, [], "mail.sources")
+        for key, items in (("mail.me", me), ("mail.sources", sources)):
+            if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
+                raise self.fail(key, "expected a list of non-empty strings")
+        root = self.path.parent
+        resolved = [
+            s if s.lower().startswith(("imap://", "imaps://")) else str(root / os.path.expanduser(s))
+            for s in sources
+        ]
+        return MailConfig(me=tuple(a.strip() for a in me), sources=tuple(resolved))
 
 
 def _default_config() -> Config:

@@ -149,12 +149,10 @@ class CalendarConfig:
 
 @dataclass(frozen=True, slots=True)
 class DraftsConfig:
-    """`[drafts]` (SPEC §9): where drafts go, the signature, and the sender (`[mail] me`)."""
+    """`[drafts]` (SPEC §9): where drafts go (a Maildir path or an IMAP URL), and the signature."""
 
     to: str = ""
     signature: str = ""
-    me: str = ""
-    """The first `[mail] me` address: the drafts' From."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,8 +186,14 @@ class Config:
     calendar: CalendarConfig = CalendarConfig()
     git_autocommit: bool = False
     path: Path | None = None
+    mail: MailConfig = field(default_factory=lambda: MailConfig())
     drafts: DraftsConfig = DraftsConfig()
     templates: Templates = Templates()
+
+    @property
+    def me(self) -> str:
+        """The user's first own address (`[mail] me`): the From of drafts, `me` in templates."""
+        return self.mail.me[0] if self.mail.me else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,3 +213,11 @@ class FollowUp:
         if self.due is None or self.due >= today:
             return 0
         return (today - self.due).days
+
+
+@dataclass(frozen=True, slots=True)
+class MailConfig:
+    """`[mail]`: the user's own addresses, and the mailboxes `mdfollow mail` reads (SPEC §8)."""
+
+    me: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()

@@ -28,6 +28,10 @@ REFERENCE_STOPPED_AFTER: Mapping[str, float] = {"0-1": 0.48, "2": 0.25, "3": 0.1
 REFERENCE_WON_AT_TOUCH: Mapping[str, float] = {"1": 0.02, "2": 0.03, "3": 0.05, "4": 0.10, "5-12": 0.80}
 """Sales by the contact they close on: 2% on the 1st, 3% 2nd, 5% 3rd, 10% 4th, 80% 5th-12th."""
 
+REFERENCE_LEAD_RESPONSE: Mapping[str, float] = {"within_hours": 1, "times_as_likely_to_qualify": 7}
+""""The Short Life of Online Sales Leads" (Harvard Business Review, 2011): firms that answered
+within an hour were about 7 times as likely to qualify the lead as those answering an hour later."""
+
 
 def touch_bucket(count: int) -> str:
     """The `touches_made` / `won_at_touch` key for a number of outbound touches."""
@@ -70,6 +74,7 @@ class Stats:
     stopped_after: Mapping[str, int]
     channels: Mapping[str, ChannelFigures]
     days_late: tuple[int, ...]
+    reply_hours: tuple[float, ...] = ()
 
     @property
     def prospects(self) -> int:
@@ -91,6 +96,10 @@ class Stats:
     def median_days_late(self) -> float | None:
         return float(statistics.median(self.days_late)) if self.days_late else None
 
+    @property
+    def median_reply_hours(self) -> float | None:
+        return round(float(statistics.median(self.reply_hours)), 2) if self.reply_hours else None
+
 
 def compute_stats(
     prospects: Iterable[Prospect], today: dt.date, config: Config, since: dt.date | None = None
@@ -107,6 +116,7 @@ def compute_stats(
     stopped_after: Counter[str] = Counter()
     channels: dict[str, ChannelFigures] = {}
     days_late: list[int] = []
+    reply_hours: list[float] = []
     exhausted = overdue = 0
     for prospect in prospects:
         by_status[prospect.status] += 1
@@ -132,6 +142,7 @@ def compute_stats(
                 late = days_late_of(prospect, index, config)
                 if late is not None:
                     days_late.append(late)
+        reply_hours += [hours for day, hours in replies(prospect.touches) if since is None or day >= since]
     return Stats(
         today=today,
         since=since,
@@ -143,7 +154,26 @@ def compute_stats(
         stopped_after={key: stopped_after[key] for key in STOP_BUCKETS},
         channels=dict(sorted(channels.items())),
         days_late=tuple(sorted(days_late)),
+        reply_hours=tuple(sorted(reply_hours)),
     )
+
+
+def replies(touches: Sequence[Touch]) -> list[tuple[dt.date, float]]:
+    """How long each reply took: hours from the first inbound touch that was waiting for an
+    answer to the next outbound touch, with the inbound touch's date; only pairs where both
+    are timed (an untimed touch says nothing about hours)."""
+    found: list[tuple[dt.date, float]] = []
+    waiting: Touch | None = None
+    for touch in touches:
+        if touch.direction == "in":
+            waiting = waiting or touch
+            continue
+        if waiting is not None and waiting.time is not None and touch.time is not None:
+            asked = dt.datetime.combine(waiting.date, waiting.time)
+            answered = dt.datetime.combine(touch.date, touch.time)
+            found.append((waiting.date, (answered - asked).total_seconds() / 3600))
+        waiting = None
+    return found
 
 
 def _outbound_until(prospect: Prospect, day: dt.date | None) -> int:
@@ -216,11 +246,14 @@ def stats_json(stats: Stats) -> dict[str, Any]:
         "replies_per_touch": {name: _share(f.answered, f.out) for name, f in stats.channels.items() if f.out},
         "median_days_late": stats.median_days_late,
         "days_late_measured": len(stats.days_late),
+        "reply_hours": stats.median_reply_hours,
+        "replies_timed": len(stats.reply_hours),
         "exhausted": stats.exhausted,
         "overdue": stats.overdue,
         "reference": {
             "stopped_after": dict(REFERENCE_STOPPED_AFTER),
             "won_at_touch": dict(REFERENCE_WON_AT_TOUCH),
+            "lead_response": dict(REFERENCE_LEAD_RESPONSE),
         },
     }
 
@@ -290,6 +323,7 @@ def report(stats: Stats) -> str:
         *_channels(stats.channels),
         "",
         _lateness(stats),
+        _reply_time(stats),
     ]
     return "\n".join(lines)
 
@@ -315,4 +349,20 @@ def _lateness(stats: Stats) -> str:
     return (
         f"Timeliness: median {median:,.1f} days late over {len(stats.days_late)} follow-ups "
         f"({on_time} on time or early)"
+    )
+
+
+def _reply_time(stats: Stats) -> str:
+    """The median reply time beside the lead-response figure it is measured against."""
+    reference = (
+        "literature: firms answering within an hour were about 7 times as likely to qualify the lead as those"
+        ' answering an hour later (HBR 2011, "The Short Life of Online Sales Leads")'
+    )
+    median = stats.median_reply_hours
+    if median is None:
+        return f"Reply time: no timed inbound touch answered yet; {reference}"
+    within = sum(1 for hours in stats.reply_hours if hours <= 1)
+    return (
+        f"Reply time: median {median:,.1f} hours over {len(stats.reply_hours)} replies "
+        f"({within} within an hour); {reference}"
     )

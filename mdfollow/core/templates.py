@@ -86,14 +86,14 @@ def template_name(follow_up: FollowUp, templates: Templates) -> str | None:
     return None
 
 
-def variables(follow_up: FollowUp, drafts: DraftsConfig) -> dict[str, Any]:
+def variables(follow_up: FollowUp, drafts: DraftsConfig, me: str = "") -> dict[str, Any]:
     """What a template sees: `prospect`, `touch`, `last`, `me` and `signature` (SPEC §9)."""
     prospect = follow_up.prospect
     return {
         "prospect": prospect_variables(prospect),
         "touch": follow_up.touch,
         "last": touch_variables(prospect.last_touch),
-        "me": drafts.me,
+        "me": me,
         "signature": drafts.signature,
     }
 
@@ -133,16 +133,16 @@ def render(name: str, text: str, values: Mapping[str, Any], path: Path) -> Draft
 
 def render_follow_up(follow_up: FollowUp, config: Config) -> Draft | None:
     """The draft of an email follow-up, or None when it has no template; `TemplateError` if broken."""
-    return _render_with(follow_up, config.templates, config.drafts)
+    return _render_with(follow_up, config.templates, config.drafts, config.me)
 
 
-def _render_with(follow_up: FollowUp, templates: Templates, drafts: DraftsConfig) -> Draft | None:
+def _render_with(follow_up: FollowUp, templates: Templates, drafts: DraftsConfig, me: str) -> Draft | None:
     name = template_name(follow_up, templates)
     if name is None:
         return None
     text = templates.text(name)
     assert text is not None
-    return render(name, text, variables(follow_up, drafts), templates.path(name))
+    return render(name, text, variables(follow_up, drafts, me), templates.path(name))
 
 
 def one_line(text: str) -> str:
@@ -272,7 +272,7 @@ def draft_links(
         if name is None:
             continue
         front_matter = repr(sorted(follow_up.prospect.front_matter.items(), key=lambda item: str(item[0])))
-        link = _link(follow_up, config.templates, config.drafts, front_matter)
+        link = _link(follow_up, config.templates, config.drafts, config.me, front_matter)
         if isinstance(link, Problem):
             problems.append(_for_prospect(link, follow_up.prospect))
         else:
@@ -282,7 +282,7 @@ def draft_links(
 
 @functools.lru_cache(maxsize=65536)
 def _link(
-    follow_up: FollowUp, templates: Templates, drafts: DraftsConfig, front_matter: str
+    follow_up: FollowUp, templates: Templates, drafts: DraftsConfig, me: str, front_matter: str
 ) -> str | Problem:
     """One follow-up's draft link, kept while the follow-up, its front matter (not part of a
     prospect's equality), the template and the drafts settings stay the same: `watch` renders
@@ -291,7 +291,7 @@ def _link(
     address = address_of(follow_up.prospect)
     assert address is not None
     try:
-        draft = _render_with(follow_up, templates, drafts)
+        draft = _render_with(follow_up, templates, drafts, me)
     except TemplateError as error:
         return error.problem
     return mailto(address, draft.subject, draft.body) if draft else mailto(address)
@@ -388,7 +388,7 @@ def check_templates(config: Config, prospects: Iterable[Prospect] = ()) -> list[
                 extra.setdefault(str(key), value)
         example = replace(EXAMPLE, front_matter={**extra, **EXAMPLE.front_matter})
         follow_up = FollowUp(example, dt.date(2026, 11, 10), "cadence", 3, EMAIL_CHANNEL)
-        values = variables(follow_up, config.drafts)
+        values = variables(follow_up, config.drafts, config.me)
         for name, text in templates.texts:
             try:
                 render(name, text, values, templates.path(name))
