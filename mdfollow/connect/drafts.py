@@ -122,6 +122,9 @@ def make_drafts(
                 f"{prospect.id}: touch #{follow_up.touch} is {channel}, not email: no draft",
             )
             continue
+        if folder is not None and folder.has(marker(follow_up)):  # drafted before: nothing to render
+            yield Outcome(follow_up, "already", f"{prospect.id}: already drafted")
+            continue
         try:
             draft = render_follow_up(follow_up, config)
         except TemplateError as error:
@@ -139,8 +142,6 @@ def make_drafts(
             continue
         if folder is None:
             yield Outcome(follow_up, "printed", draft=draft, data=message.as_bytes())
-        elif folder.has(marker(follow_up)):
-            yield Outcome(follow_up, "already", f"{prospect.id}: already drafted", draft)
         else:
             folder.add(message)
             yield Outcome(follow_up, "drafted", draft=draft)

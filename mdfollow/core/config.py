@@ -67,7 +67,8 @@ digest = false          # one "Follow-ups (N)" event a day instead of one per pr
 autocommit = false      # commit each file mdfollow changes
 
 # `mdfollow draft` writes the next email from _templates/ (email-<touch>.txt,
-# else email.txt) into your mail client's Drafts; it never sends anything.
+# else email.txt) into your mail client's Drafts, From the first [mail] me
+# address; it never sends anything.
 [drafts]
 to = ""                 # a Maildir folder ("~/Mail/Drafts") or "imaps://USER@HOST/Drafts"
 signature = ""          # {{ signature }} in the templates
