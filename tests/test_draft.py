@@ -410,3 +410,25 @@ def test_jinja2_is_imported_only_to_render(drafts: Path) -> None:
     (drafts.parent / "_templates").rmdir()
     assert not imports_jinja("due", "--json")
     assert not imports_jinja("ics")
+
+
+def test_a_maildir_draft_touches_no_network(
+    drafts: Path, run: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only an IMAP target reaches a server: composing (Message-ID included) asks no DNS, opens no socket."""
+    import socket
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"network used: {args}")
+
+    for name in (
+        "getfqdn",
+        "gethostbyname",
+        "getaddrinfo",
+        "create_connection",
+    ):  # not gethostname: Maildir file names hold it
+        monkeypatch.setattr(socket, name, refused)
+    monkeypatch.setattr(socket.socket, "connect", refused)
+    result = run("draft", "--due")
+    assert result.exit_code == 0, result
+    assert len(stored(drafts)) == 2
