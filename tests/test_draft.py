@@ -421,12 +421,8 @@ def test_a_maildir_draft_touches_no_network(
     def refused(*args: object, **kwargs: object) -> None:
         raise AssertionError(f"network used: {args}")
 
-    for name in (
-        "getfqdn",
-        "gethostbyname",
-        "getaddrinfo",
-        "create_connection",
-    ):  # not gethostname: Maildir file names hold it
+    # socket.gethostname stays: it asks the kernel, not the network, for Maildir's file names.
+    for name in ("getfqdn", "gethostbyname", "getaddrinfo", "create_connection"):
         monkeypatch.setattr(socket, name, refused)
     monkeypatch.setattr(socket.socket, "connect", refused)
     result = run("draft", "--due")
