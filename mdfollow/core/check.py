@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
 
-from mdfollow.core.model import Problem
+from mdfollow.core.config import CONFIG_NAME
+from mdfollow.core.model import Config, Problem, Prospect
 from mdfollow.core.schedule import consumed_next
-from mdfollow.store.folder import Folder
 
 
-def check_folder(folder: Folder) -> list[Problem]:
+class Loaded(Protocol):
+    """What a folder load gives the check (store.folder.Folder): the core never loads files itself."""
+
+    @property
+    def config(self) -> Config: ...
+    @property
+    def prospects(self) -> Sequence[Prospect]: ...
+    @property
+    def problems(self) -> Sequence[Problem]: ...
+
+
+def check_folder(folder: Loaded) -> list[Problem]:
     """Every problem in the folder, in path and line order: load problems plus lint."""
     config = folder.config
     problems = list(folder.problems)
@@ -47,27 +60,19 @@ def check_folder(folder: Folder) -> list[Problem]:
     return sorted(problems, key=lambda p: (str(p.path), p.line))
 
 
-def template_problems(folder: Folder) -> list[Problem]:
+def template_problems(folder: Loaded) -> list[Problem]:
     """SPEC §9: every template renders for an example prospect, and every template a gap names exists."""
     from mdfollow.core.templates import EMAIL_CHANNEL, check_templates, named_templates
 
     config = folder.config
     problems = check_templates(config, folder.prospects)
-    named = named_templates(config)
-    if not named or config.path is None:
-        return problems
-    try:
-        lines = config.path.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError):
-        lines = []
-    for key, gap in named:
+    for key, gap in named_templates(config):
         name = gap.template or ""
-        mention = re.compile(rf":\s*{re.escape(name)}\b")
-        line = next((n for n, text in enumerate(lines, 1) if mention.search(text)), 1)
+        where = config.path or Path(CONFIG_NAME)
         if config.templates.text(name) is None:
             message = f"{key}: template {name!r} not found ({config.templates.path(name)})"
-            problems.append(Problem(config.path, line, message))
+            problems.append(Problem(where, gap.line, message))
         elif gap.channel != EMAIL_CHANNEL:
-            message = f"{key}: names template {gap.template!r}, but only email follow-ups get drafts"
-            problems.append(Problem(config.path, line, message, "warning"))
+            message = f"{key}: names template {name!r}, but only email follow-ups get drafts"
+            problems.append(Problem(where, gap.line, message, "warning"))
     return problems

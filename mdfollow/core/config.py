@@ -213,6 +213,10 @@ class _Reader:
         gap = parse_gap(text) if isinstance(text, str) else None
         if gap is None:
             raise self.fail(key, f'{text!r} is not a gap (use "Nd", "Nw" or "Nm", then a channel)')
+        if gap.template is not None:  # `check` names the line of a gap whose template is missing
+            quoted = re.compile(rf"[\"']{re.escape(text)}[\"']")
+            line = next((n for n, row in enumerate(self.lines, 1) if quoted.search(row)), self.line_of(key))
+            gap = replace(gap, line=line)
         return gap
 
     def clock(self, text: str, key: str) -> dt.time | None:

@@ -114,6 +114,8 @@ class Gap:
     channel: str | None = None
     template: str | None = None
     """The draft template this step names (`"1w email:quote-check"`), SPEC §9."""
+    line: int = field(default=0, compare=False)
+    """Where in mdfollow.toml a gap naming a template is written, for `check` (0: unknown)."""
 
     def __str__(self) -> str:
         text = f"{self.count}{self.unit}"
