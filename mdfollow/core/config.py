@@ -13,16 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mdfollow.core.errors import MdfollowError
-from mdfollow.core.model import (
-    Cadence,
-    CalendarConfig,
-    Config,
-    DraftsConfig,
-    Gap,
-    MailConfig,
-    Problem,
-    Templates,
-)
+from mdfollow.core.model import Cadence, CalendarConfig, Config, DraftsConfig, Gap, MailConfig, Problem
 
 CONFIG_NAME = "mdfollow.toml"
 TEMPLATES_FOLDER = "_templates"
@@ -124,39 +115,15 @@ def parse_gap(text: str) -> Gap | None:
 
 
 def load_config(root: Path) -> tuple[Config, list[Problem]]:
-    """Read `root/mdfollow.toml` if it exists, and the draft templates; warnings for unknown keys."""
+    """Read `root/mdfollow.toml` if it exists; warnings for unknown keys."""
     path = root / CONFIG_NAME
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        config, problems = DEFAULT_CONFIG, list[Problem]()
+        return DEFAULT_CONFIG, []
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: cannot read: {error}") from None
-    else:
-        config, problems = parse_config(path, text)
-    return replace(config, templates=load_templates(root / TEMPLATES_FOLDER)), problems
-
-
-def load_templates(folder: Path) -> Templates:
-    """Every `NAME.txt` in `_templates/` (SPEC §9), read but not compiled: only commands
-    that render pay for Jinja2, and a folder without `_templates/` costs one failed listing."""
-    try:
-        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
-    except OSError:
-        return Templates(folder)
-    texts, problems = [], []
-    for entry in entries:
-        if not entry.name.endswith(".txt") or entry.name.startswith((".", "_")):
-            continue
-        path = folder / entry.name
-        try:
-            if not entry.is_file():
-                continue
-            texts.append((entry.name[: -len(".txt")], path.read_text(encoding="utf-8-sig")))
-        except (OSError, UnicodeDecodeError) as error:
-            reason = "not UTF-8 text" if isinstance(error, UnicodeDecodeError) else error.strerror or error
-            problems.append(Problem(path, 0, f"cannot read template: {reason}"))
-    return Templates(folder, tuple(texts), tuple(problems))
+    return parse_config(path, text)
 
 
 def parse_config(path: Path, text: str) -> tuple[Config, list[Problem]]:

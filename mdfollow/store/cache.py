@@ -19,9 +19,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mdfollow import __version__
-from mdfollow.core.config import CONFIG_NAME, load_config
+from mdfollow.core.config import CONFIG_NAME, TEMPLATES_FOLDER, load_config
 from mdfollow.core.model import Problem
-from mdfollow.store.folder import Folder, Memo, load_folder, prospect_files, signature
+from mdfollow.store.folder import Folder, Memo, load_folder, load_templates, prospect_files, signature
 
 FORMAT = 1
 
@@ -56,7 +56,7 @@ def folder_fingerprint(root: Path, *parts: str) -> str:
     except OSError:
         digest.update(b"\0no config")
     config, _ = load_config(root)
-    for name, text in config.templates.texts:  # an edited draft template changes the feed (SPEC §9)
+    for name, text in load_templates(root / TEMPLATES_FOLDER).texts:  # an edited template changes the feed
         digest.update(f"\0template\0{name}\0{text}".encode("utf-8", "surrogatepass"))
     for item in prospect_files(root, config.exclude):
         digest.update(f"\0{item}\0{item.line if isinstance(item, Problem) else signature(item)}".encode())

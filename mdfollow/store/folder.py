@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatch
 from pathlib import Path
 
-from mdfollow.core.config import CONFIG_NAME, load_config
+from mdfollow.core.config import CONFIG_NAME, TEMPLATES_FOLDER, load_config
 from mdfollow.core.errors import MdfollowError
-from mdfollow.core.model import Config, Problem, Prospect
+from mdfollow.core.model import Config, Problem, Prospect, Templates
 from mdfollow.core.parse import BOM, has_front_matter, parse_prospect
 
 
@@ -197,6 +197,7 @@ def load_folder(root: Path, memo: Memo | None = None) -> Folder:
     the memo is updated to hold exactly the files seen (for `watch` and the cache).
     """
     config, problems = load_config(root)
+    config = replace(config, templates=load_templates(root / TEMPLATES_FOLDER))
     prospects: list[Prospect] = []
     seen: set[Path] = set()
     for item in prospect_files(root, config.exclude):
@@ -225,6 +226,31 @@ def load_folder(root: Path, memo: Memo | None = None) -> Folder:
             memo.changed = True
     unique, duplicates = split_duplicates(prospects)
     return Folder(root, config, unique, tuple(problems + duplicates))
+
+
+def load_templates(folder: Path) -> Templates:
+    """Every `NAME.txt` in `_templates/` (SPEC §9), read but not compiled: only commands
+    that render pay for Jinja2, and a folder without `_templates/` costs one failed listing.
+
+    The templates travel in the config, so whatever keys on the config (the live feed,
+    the stored feed's fingerprint) sees an edited template as a change."""
+    try:
+        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+    except OSError:
+        return Templates(folder)
+    texts, problems = [], []
+    for entry in entries:
+        if not entry.name.endswith(".txt") or entry.name.startswith((".", "_")):
+            continue
+        path = folder / entry.name
+        try:
+            if not entry.is_file():
+                continue
+            texts.append((entry.name[: -len(".txt")], path.read_text(encoding="utf-8-sig")))
+        except (OSError, UnicodeDecodeError) as error:
+            reason = "not UTF-8 text" if isinstance(error, UnicodeDecodeError) else error.strerror or error
+            problems.append(Problem(path, 0, f"cannot read template: {reason}"))
+    return Templates(folder, tuple(texts), tuple(problems))
 
 
 def split_duplicates(prospects: list[Prospect]) -> tuple[tuple[Prospect, ...], list[Problem]]:
