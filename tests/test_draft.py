@@ -428,3 +428,29 @@ def test_a_maildir_draft_touches_no_network(
     result = run("draft", "--due")
     assert result.exit_code == 0, result
     assert len(stored(drafts)) == 2
+
+
+def test_a_failing_write_leaves_nothing_half_written(
+    drafts: Path, run: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fills up in the middle of the second draft: the first stays, the second leaves no
+    file in tmp/ or cur/, and the run ends in one line naming the folder."""
+    real = mailbox.Maildir._dump_message
+    calls = []
+
+    def dump(self: mailbox.Maildir, message: object, target: object, mangle_from_: bool = False) -> None:
+        calls.append(message)
+        if len(calls) == 2:
+            target.write(b"From: half a mess")  # type: ignore[attr-defined]
+            raise OSError(28, "No space left on device")
+        real(self, message, target, mangle_from_)
+
+    monkeypatch.setattr(mailbox.Maildir, "_dump_message", dump)
+    result = run("draft", "--due")
+    assert result.exit_code == 1
+    assert result.stdout == "drafted jane (touch #2): Good to meet you, Jane\n"
+    assert (
+        result.stderr.splitlines()[-1] == f"mdfollow: {drafts}: cannot write a draft: No space left on device"
+    )
+    assert [m["X-Mdfollow-Draft"] for m in stored(drafts)] == ["jane-2"]
+    assert list((drafts / "tmp").iterdir()) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -65,11 +66,10 @@ def draft(
 
     now = dt.datetime.now(dt.UTC).astimezone()
     if to_stdout or not any(f.channel == "email" and f.prospect.emails for f in follow_ups):
-        outcomes = list(make_drafts(follow_ups, folder.config, None, now))
+        _report(make_drafts(follow_ups, folder.config, None, now), to_stdout, drafts.to)
     else:
         with open_drafts(drafts.to, folder.root) as target:
-            outcomes = list(make_drafts(follow_ups, folder.config, target, now))
-    _report(outcomes, to_stdout, drafts.to)
+            _report(make_drafts(follow_ups, folder.config, target, now), to_stdout, drafts.to)
 
 
 def _due_emails(folder: Folder, today: dt.date) -> list[FollowUp]:
@@ -93,10 +93,13 @@ def _one(folder: Folder, reference: str, today: dt.date) -> list[FollowUp]:
     return [upcoming]
 
 
-def _report(outcomes: list[Outcome], to_stdout: bool, to: str) -> None:
-    """One line per draft on stdout (the messages themselves with --print); skips and errors on stderr."""
+def _report(outcomes: Iterable[Outcome], to_stdout: bool, to: str) -> None:
+    """One line per draft on stdout as it is written (the messages themselves with --print), so a
+    run stopped by a failing Drafts folder still shows what it wrote; skips and errors on stderr."""
+    counts = dict.fromkeys(("drafted", "already", "skipped", "error", "printed"), 0)
     for outcome in outcomes:
         follow_up = outcome.follow_up
+        counts[outcome.status] += 1
         if outcome.status == "printed":
             typer.echo(outcome.data.decode("ascii", "replace").replace("\r\n", "\n"))
         elif outcome.status == "drafted" and outcome.draft is not None:
@@ -108,17 +111,14 @@ def _report(outcomes: list[Outcome], to_stdout: bool, to: str) -> None:
             typer.echo(shown(outcome.message))
         else:
             typer.echo(shown(outcome.message), err=True)
-    counts = {status: sum(1 for o in outcomes if o.status == status) for status in ("drafted", "already")}
-    errors = [o for o in outcomes if o.status == "error"]
-    skipped = sum(1 for o in outcomes if o.status == "skipped")
     if not to_stdout:
         parts = [f"{plural(counts['drafted'], 'draft')} written to {shown(to)}"]
         if counts["already"]:
             parts.append(f"{counts['already']} already drafted")
-        if skipped:
-            parts.append(f"{skipped} skipped")
-        if errors:
-            parts.append(plural(len(errors), "error"))
+        if counts["skipped"]:
+            parts.append(f"{counts['skipped']} skipped")
+        if counts["error"]:
+            parts.append(plural(counts["error"], "error"))
         typer.echo("; ".join(parts))
-    if errors:
+    if counts["error"]:
         raise typer.Exit(1)
