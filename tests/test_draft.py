@@ -276,6 +276,8 @@ def test_template_errors_name_the_file_and_line(
         "{{ 'x' * 10 ** 9 }}",
         "{{ ['x'] * 1000000 }}",
         "{{ 2 ** 100000000 }}",
+        "{{ prospect.tags.append('x') }}",
+        "{{ prospect.update(name='x') }}",
     ],
 )
 def test_a_sandbox_escape_is_an_error_never_output(

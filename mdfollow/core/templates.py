@@ -1,8 +1,9 @@
 """Draft templates (SPEC §9): template text and a follow-up → the email's subject and body.
 
 A template is `_templates/NAME.txt`: a `Subject: …` line, a blank line, then the body,
-in Jinja2 syntax. It is rendered in Jinja2's `SandboxedEnvironment` with
-`StrictUndefined` (a misspelt name is an error, not an empty string) and autoescape
+in Jinja2 syntax. It is rendered in Jinja2's sandbox (`ImmutableSandboxedEnvironment`, a
+`SandboxedEnvironment` that also keeps the variables unchanged) with `StrictUndefined`
+(a misspelt name is an error, not an empty string) and autoescape
 off (this is plain text, not HTML). The subject line and the body are compiled as two
 templates, so a subject can never spill into the body or the headers; every error is
 `_templates/NAME.txt:LINE: message` with LINE counted in the file (Subject = line 1).
@@ -187,11 +188,12 @@ def _compile(source: str) -> Template:
 def _environment() -> SandboxedEnvironment:
     from jinja2 import StrictUndefined
     from jinja2.exceptions import SecurityError
-    from jinja2.sandbox import SandboxedEnvironment
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    class Sandbox(SandboxedEnvironment):
-        """Jinja2's sandbox, which also refuses `'x' * 10**9` and `9 ** 9 ** 9`: a template
-        shared through git must not be able to hang or fill the machine."""
+    class Sandbox(ImmutableSandboxedEnvironment):
+        """Jinja2's sandbox, immutable (`prospect.tags.append(…)` cannot change the loaded
+        prospect), which also refuses `'x' * 10**9` and `2 ** 10**8`: a template shared through
+        git must not be able to hang or fill the machine."""
 
         intercepted_binops = frozenset({"*", "**"})
 
