@@ -31,7 +31,8 @@ def shown(text: str) -> str:
 def draft(
     ctx: typer.Context,
     prospect: Annotated[
-        str | None, typer.Argument(help="An id, a path, or part of a name, company or email.")
+        str | None,
+        typer.Argument(metavar="[PROSPECT]", help="An id, a path, or part of a name, company or email."),
     ] = None,
     due: Annotated[
         bool, typer.Option("--due", help="Every email follow-up planned for today (overdue included).")
