@@ -10,6 +10,8 @@ Also here, for tests of what goes wrong on the way to a server:
   from a throw-away CA (trustme); trust it by pointing `SSL_CERT_FILE` at `ca_file`.
 - `CuttingProxy`: forwards plain IMAP until the client sends a given command (e.g. FETCH),
   then drops both connections: a connection lost mid-fetch, every time.
+- `Proxy`: a plain relay; every proxy keeps what the client sent in `sent`, so a test can
+  check the commands (EXAMINE, never SELECT; BODY.PEEK, never STORE).
 
 Usage: the `imap_server` fixture (one server per test module), then
 `server.append("INBOX", raw_bytes)`, `server.url("INBOX")`, `server.flags("INBOX")`.
@@ -30,6 +32,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -157,8 +160,9 @@ def imap_server() -> Iterator[ImapServer]:
         server.stop()
 
 
-class _Proxy:
-    """A TCP relay on 127.0.0.1 to `target_port`, one thread per connection, closed on `stop`."""
+class Proxy:
+    """A TCP relay on 127.0.0.1 to `target_port`, one thread per connection, closed on `stop`;
+    `sent` holds every byte the clients sent."""
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
@@ -167,6 +171,7 @@ class _Proxy:
         self._stopping = threading.Event()
         self._sockets: list[socket.socket] = []
         self._threads: list[threading.Thread] = []
+        self.sent = bytearray()
 
     def start(self) -> None:
         thread = threading.Thread(target=self._accept, daemon=True)
@@ -230,12 +235,14 @@ class _Proxy:
                     return
                 if not data:
                     return
-                if source is client and self.cut(data):
-                    return
+                if source is client:
+                    self.sent += data
+                    if self.cut(data):
+                        return
                 (server if source is client else client).sendall(data)
 
 
-class TlsProxy(_Proxy):
+class TlsProxy(Proxy):
     """Implicit TLS in front of a plain IMAP port, with a certificate for 127.0.0.1 from a throw-away CA."""
 
     def __init__(self, target_port: int, directory: Path) -> None:
@@ -253,7 +260,7 @@ class TlsProxy(_Proxy):
         return self.context.wrap_socket(client, server_side=True)
 
 
-class CuttingProxy(_Proxy):
+class CuttingProxy(Proxy):
     """Plain relay that drops the connection as the client sends `command` (e.g. b"FETCH")."""
 
     def __init__(self, target_port: int, command: bytes) -> None:
@@ -264,8 +271,11 @@ class CuttingProxy(_Proxy):
         return self.command in data.upper()
 
 
+P = TypeVar("P", bound=Proxy)
+
+
 @contextlib.contextmanager
-def running(proxy: _Proxy) -> Iterator[_Proxy]:
+def running(proxy: P) -> Iterator[P]:
     proxy.start()
     try:
         yield proxy
@@ -276,3 +286,55 @@ def running(proxy: _Proxy) -> Iterator[_Proxy]:
 def trust(ca_file: Path) -> dict[str, str]:
     """Environment entries making Python's default TLS context trust only `ca_file`."""
     return {"SSL_CERT_FILE": str(ca_file), "SSL_CERT_DIR": os.devnull}
+
+
+class ScriptedServer:
+    """A misbehaving IMAP server: a real socket on 127.0.0.1 that greets, accepts any login,
+    EXAMINEs a one-message folder, and answers FETCH with `fetch_answer` (bytes, `{tag}`
+    replaced by the command's tag; an answer without a tag is followed by hanging up).
+    For the answers no well-behaved server gives."""
+
+    def __init__(self, fetch_answer: bytes) -> None:
+        self.fetch_answer = fetch_answer
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> ScriptedServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.listener.close()
+        self.thread.join(timeout=5)
+
+    def _serve(self) -> None:
+        self.listener.settimeout(10)
+        try:
+            connection, _ = self.listener.accept()
+        except OSError:
+            return
+        with connection, connection.makefile("rb") as reader:
+            connection.settimeout(10)
+            connection.sendall(b"* OK [CAPABILITY IMAP4rev1] scripted\r\n")
+            try:
+                self._dialogue(connection, reader)
+            except OSError:
+                return
+
+    def _dialogue(self, connection: socket.socket, reader: Any) -> None:
+        for line in reader:
+            tag, _, rest = line.strip().partition(b" ")
+            command = rest.split(b" ")[1 if rest.upper().startswith(b"UID ") else 0].upper()
+            answers = {
+                b"CAPABILITY": b"* CAPABILITY IMAP4rev1\r\n{tag} OK done\r\n",
+                b"LOGIN": b"{tag} OK logged in\r\n",
+                b"EXAMINE": b"* 1 EXISTS\r\n{tag} OK [READ-ONLY] done\r\n",
+                b"SEARCH": b"* SEARCH 1\r\n{tag} OK done\r\n",
+                b"FETCH": self.fetch_answer,
+                b"LOGOUT": b"* BYE\r\n{tag} OK bye\r\n",
+            }
+            answer = answers.get(command, b"{tag} BAD unknown\r\n")
+            connection.sendall(answer.replace(b"{tag}", tag))
+            if command == b"LOGOUT" or b"{tag}" not in answer:
+                return

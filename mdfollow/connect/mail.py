@@ -270,8 +270,20 @@ def _imap_messages(url: ImapUrl, since: dt.date | None) -> Iterator[tuple[int, b
         with open_folder(url) as box:
             box.email_message_class = _Raw
             criteria = AND(date_gte=since - dt.timedelta(days=1)) if since else "ALL"
-            messages = box.fetch(criteria, headers_only=True, mark_seen=False, bulk=IMAP_BATCH)
-            for position, message in enumerate(messages, 1):
+            # no CHARSET in the SEARCH: the criteria are ASCII, and some servers refuse one
+            messages = box.fetch(criteria, None, headers_only=True, mark_seen=False, bulk=IMAP_BATCH)
+            position = 0
+            while True:
+                try:
+                    message = next(messages)
+                except StopIteration:
+                    return
+                except (ValueError, IndexError, TypeError, AttributeError, UnicodeError) as error:
+                    # imap-tools parsing an answer no well-behaved server gives
+                    raise SourceError(
+                        f"unexpected answer from the server ({type(error).__name__}: {error})"
+                    ) from None
+                position += 1
                 assert isinstance(message, _Raw)
                 yield position, message.raw
     except ImapError as error:
