@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RunCli, WriteFile
-from tests.imap_server import ImapServer, TlsProxy, imap_server, running, trust
+from tests.imap_server import ImapServer, ScriptedServer, TlsProxy, imap_server, running, trust
 from tests.test_draft import CONFIG, FIRST, QUOTE, prospect
 
 __all__ = ["imap_server"]
@@ -136,3 +136,20 @@ def test_imaps_with_a_trusted_certificate(
         result = run("draft", "jane")
         assert result.exit_code == 0, result
     assert [m["X-Mdfollow-Draft"] for m in messages(imap_drafts).values()] == ["jane-2"]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [b"{tag} NO [SERVERBUG] fetch refused\r\n", b"* 1 FETCH (UID 1 BODY[HEADER] {999}\r\nFrom: a\r\n"],
+)
+def test_a_misbehaving_drafts_server_is_one_line_never_a_traceback(
+    imap_drafts: ImapServer, write: WriteFile, run: RunCli, answer: bytes
+) -> None:
+    with ScriptedServer(answer) as scripted:
+        url = f"imap://sam%40acme.example@127.0.0.1:{scripted.port}/Drafts"
+        write("mdfollow.toml", CONFIG.replace('to = "Drafts"', f'to = "{url}"'))
+        result = run("draft", "jane")
+    assert result.exit_code == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"mdfollow: {url}: "), line
+    assert "Traceback" not in result.stderr and result.stdout == ""
