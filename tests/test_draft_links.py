@@ -156,7 +156,7 @@ def test_watch_rebuilds_the_feed_when_a_template_is_edited(linked: Path, write: 
     logs: list[str] = []
     live = LiveFeed(
         linked,
-        feed_builder(todo=False, days=None, digest=False),
+        feed_builder(linked, todo=False, days=None, digest=False, local_zone=None),
         feeds.append,
         today=lambda: dt.date(2026, 11, 30),
         log=logs.append,

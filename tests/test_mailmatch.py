@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mdfollow.core.change import Change, Entry
 from mdfollow.core.mailmatch import NOTE_MAX, AddressBook, clean_note, is_automatic, read_message
 from mdfollow.core.parse import parse_prospect
-from mdfollow.store.edit import Change, Entry, patch
+from mdfollow.core.patch import patch
 
 LONDON = ZoneInfo("Europe/London")
 NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=LONDON)

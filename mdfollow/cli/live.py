@@ -17,15 +17,7 @@ from typing import Annotated
 import typer
 
 from mdfollow.cli.app import app, env
-from mdfollow.cli.feed import feed_builder
-
-TodoOption = Annotated[bool, typer.Option("--todo", help="Tasks (VTODO) instead of events.")]
-DigestOption = Annotated[
-    bool, typer.Option("--digest", help='One "Follow-ups (N)" event a day instead of one per prospect.')
-]
-DaysOption = Annotated[
-    int | None, typer.Option("--days", min=0, help="Only follow-ups due in the next N days.")
-]
+from mdfollow.cli.feed import DaysOption, DigestOption, TodoOption, feed_builder
 
 
 def _log(message: str) -> None:
@@ -72,9 +64,10 @@ def watch(
     """Write the feed, then rewrite it whenever the folder changes, and at midnight."""
     from mdfollow.live.feed import LiveFeed
     from mdfollow.live.watch import file_publisher
+    from mdfollow.store.zone import local_timezone
 
     root = env(ctx).root
-    build = feed_builder(todo, days, digest)
+    build = feed_builder(root, todo, days, digest, local_zone=local_timezone())
     live = LiveFeed(root, build, file_publisher(output), today=_clock(ctx), log=_log, warn=_warn)
     _log(f"watching {root}, writing {output}; Ctrl-C to stop")
     with _until_stopped(), live:
@@ -97,12 +90,13 @@ def serve(
     """Serve the live feed over HTTP at /feed.ics (with --token, only at /TOKEN/feed.ics)."""
     from mdfollow.live.feed import LiveFeed
     from mdfollow.live.serve import FeedServer, FeedState, check_binding, feed_url
+    from mdfollow.store.zone import local_timezone
 
     secret = token or None
     check_binding(host, secret)
     root = env(ctx).root
     state = FeedState()
-    build = feed_builder(todo, days, digest)
+    build = feed_builder(root, todo, days, digest, local_zone=local_timezone())
     live = LiveFeed(root, build, state.publish, today=_clock(ctx), log=_log, warn=_warn)
     with _until_stopped(), FeedServer(host, port, state, secret, _log) as server, live:
         typer.echo(f"Serving the follow-ups of {root} at {feed_url(host, server.port, secret)}")

@@ -19,7 +19,7 @@ def calendar_zone(timezone: str) -> dt.tzinfo:
     """The calendar's time zone (SPEC §3 `[calendar] timezone`): touches are dated in it."""
     from zoneinfo import ZoneInfo
 
-    from mdfollow.core.config import local_timezone
+    from mdfollow.store.zone import local_timezone
 
     key = local_timezone() if timezone == "local" else timezone
     if key is None:
@@ -98,7 +98,7 @@ def mail(
 
 def _line(touch: MailTouch) -> str:
     """The touch as its log line reads (`- 2026-11-10 14:02 email in: Re: quote`)."""
-    from mdfollow.store.edit import Entry
+    from mdfollow.core.change import Entry
 
     return Entry(touch.date, touch.channel, touch.note, time=touch.time, direction=touch.direction).lines()[0]
 

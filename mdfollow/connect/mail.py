@@ -296,7 +296,9 @@ def log_touches(run: MailRun, *, dry_run: bool, autocommit: bool) -> list[Proble
     A prospect whose write is refused keeps its file as it was; the others are still written.
     Returns warnings (the dnc prospects, a failed commit).
     """
-    from mdfollow.store import edit
+    from mdfollow.core.change import Change, Entry
+    from mdfollow.store.edit import edit_prospect
+    from mdfollow.store.git import git_commit
 
     warnings: list[Problem] = []
     by_prospect: dict[Path, list[MailTouch]] = {}
@@ -311,17 +313,17 @@ def log_touches(run: MailRun, *, dry_run: bool, autocommit: bool) -> list[Proble
             warnings.append(Problem(path, prospect.line_of("status"), message, "warning"))
         if dry_run:
             continue
-        entries = [edit.Entry(t.date, t.channel, t.note, time=t.time, direction=t.direction) for t in touches]
+        entries = [Entry(t.date, t.channel, t.note, time=t.time, direction=t.direction) for t in touches]
         entries.sort(key=lambda e: e.sort_key())
         try:
-            edit.edit_prospect(path, edit.Change(entries=entries))
+            edit_prospect(path, Change(entries=entries))
         except MdfollowError as error:
             run.write_errors.append(error.message)
             continue
         run.written.append(path)
     if autocommit and run.written and not dry_run:
         message = f"mail: {plural(len(run.new), 'touch')} for {plural(len(run.written), 'prospect')}"
-        reason = edit.git_commit(run.written, message)
+        reason = git_commit(run.written, message)
         if reason:
             warnings.append(Problem(run.written[0], 0, reason, "warning"))
     return warnings

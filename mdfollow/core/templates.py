@@ -273,13 +273,19 @@ def draft_links(
         name = template_name(follow_up, config.templates)
         if name is None:
             continue
-        front_matter = repr(sorted(follow_up.prospect.front_matter.items(), key=lambda item: str(item[0])))
-        link = _link(follow_up, config.templates, config.drafts, config.me, front_matter)
+        link = _link(
+            follow_up, config.templates, config.drafts, config.me, _front_matter_key(follow_up.prospect)
+        )
         if isinstance(link, Problem):
             problems.append(_for_prospect(link, follow_up.prospect))
         else:
             links[(follow_up.prospect.id, follow_up.touch)] = link
     return links, problems
+
+
+def _front_matter_key(prospect: Prospect) -> str:
+    """The front matter as a cache key: it is not part of a prospect's equality, yet templates read it."""
+    return repr(sorted(prospect.front_matter.items(), key=lambda item: str(item[0])))
 
 
 @functools.lru_cache(maxsize=65536)
@@ -297,6 +303,18 @@ def _link(
     except TemplateError as error:
         return error.problem
     return mailto(address, draft.subject, draft.body) if draft else mailto(address)
+
+
+def draft_link(follow_up: FollowUp, templates: Templates, drafts: DraftsConfig, me: str) -> str | None:
+    """The `mailto:` link of one email follow-up's rendered draft; None without an address or a
+    template, and for a broken template (`draft_links` names the problem)."""
+    address = address_of(follow_up.prospect)
+    if not templates.texts or follow_up.channel != EMAIL_CHANNEL or address is None:
+        return None
+    if template_name(follow_up, templates) is None:
+        return None
+    link = _link(follow_up, templates, drafts, me, _front_matter_key(follow_up.prospect))
+    return link if isinstance(link, str) else None
 
 
 def mailto_of(follow_up: FollowUp, links: Mapping[tuple[str, int], str]) -> str | None:
