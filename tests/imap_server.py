@@ -239,7 +239,10 @@ class Proxy:
                     self.sent += data
                     if self.cut(data):
                         return
-                (server if source is client else client).sendall(data)
+                try:
+                    (server if source is client else client).sendall(data)
+                except OSError:  # the other side hung up (ssl.SSLError is an OSError too)
+                    return
 
 
 class TlsProxy(Proxy):

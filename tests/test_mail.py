@@ -490,3 +490,29 @@ def test_refused_write_names_the_file_and_keeps_the_others(prospects: Path, tmp_
     assert run.written == [prospects / "bob.md"]
     assert (prospects / "jane.md").read_text() == "# Jane, now a plain note\n"
     assert log_of(prospects, "bob.md")[-1] == "- 2026-11-30 10:15 email in: Quote"
+
+
+def test_a_touch_another_run_logged_meanwhile_is_dropped_not_an_error(
+    prospects: Path, tmp_path: Path
+) -> None:
+    """Two overlapping runs (cron): the second finds its touch already in the file when it writes."""
+    from mdfollow.connect.mail import log_touches, read_sources
+    from mdfollow.store.folder import load_folder
+
+    loaded = load_folder(prospects)
+    box = maildir(
+        tmp_path / "INBOX", [message(JANE, ME), message(JANE, ME, subject="second"), message(BOB, ME)]
+    )
+    zone = dt.UTC
+    run = read_sources(
+        [(str(box), str(box))], loaded.prospects, [ME], zone, dt.datetime(2026, 12, 1, tzinfo=zone)
+    )
+    jane = prospects / "jane.md"
+    jane.write_text(jane.read_text() + "- 2026-11-30 10:15 email in: Quote\n")
+    assert log_touches(run, dry_run=False, autocommit=False) == []
+    assert not run.failed
+    assert log_of(prospects, "jane.md") == [
+        "- 2026-11-30 10:15 email in: Quote",
+        "- 2026-11-30 10:15 email in: second",
+    ]
+    assert log_of(prospects, "bob.md")[-1] == "- 2026-11-30 10:15 email in: Quote"

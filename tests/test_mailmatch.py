@@ -171,3 +171,24 @@ def test_any_bytes_give_a_reading_never_an_exception(data: bytes) -> None:
     assert reading.outcome in ("touches", "automatic", "unmatched", "bad", "old")
     if reading.outcome == "bad":
         assert reading.problem and "\n" not in reading.problem
+
+
+def test_inbound_is_for_the_sender_only() -> None:
+    bob_file = b"---\nname: Bob\nemail: bob@roe.example\n---\n"
+    bob, _ = parse_prospect(Path("bob.md"), bob_file)
+    assert bob is not None
+    book = AddressBook.build(["me@acme.example"], [JANE, bob])
+    data = headers(
+        From="bob@roe.example",
+        To="me@acme.example",
+        Cc="jane@client.example",
+        Date="Mon, 30 Nov 2026 10:15:42 +0000",
+    )
+    reading = read_message(data, book, LONDON, NOW)
+    assert [(t.prospect.id, t.direction) for t in reading.touches] == [("bob", "in")]
+    outbound = headers(
+        From="me@acme.example",
+        To="bob@roe.example, Jane <JANE@client.example>",
+        Date="Mon, 30 Nov 2026 10:15:42 +0000",
+    )
+    assert [t.prospect.id for t in read_message(outbound, book, LONDON, NOW).touches] == ["bob", "jane"]

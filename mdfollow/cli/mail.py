@@ -70,7 +70,7 @@ def mail(
     if sources:
         pairs = [(text, resolve_source(text, Path("."))) for text in sources]
     else:
-        pairs = [(text, text) for text in config.mail.sources]
+        pairs = [(text, resolve_source(text, folder.root)) for text in config.mail.sources]
     if not pairs:
         raise MdfollowError(
             "no mail source: give SOURCE, or set [mail] sources in mdfollow.toml", exit_code=2

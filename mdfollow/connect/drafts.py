@@ -206,8 +206,8 @@ class ImapFolder:
     def has(self, marker: str) -> bool:
         from imap_tools import AND, H
 
-        criteria = AND(header=H(MARKER, marker))  # ASCII: no CHARSET, which some servers refuse
-        found = self._box.fetch(criteria, charset=None, mark_seen=False, headers_only=True, bulk=True)
+        criteria = AND(header=H(MARKER, marker))  # imap-tools' default charset, as mail searches
+        found = self._box.fetch(criteria, mark_seen=False, headers_only=True, bulk=True)
         for message in found:
             headers: Mapping[str, tuple[str, ...]] = message.headers
             # SEARCH HEADER matches a substring ("jane-1" in "jane-12"): compare the value itself.

@@ -21,10 +21,15 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from mdfollow.connect.imap import ImapError, ImapUrl, is_imap_url, open_folder, parse_imap_url
+from mdfollow.core.change import Change, Entry
 from mdfollow.core.errors import MdfollowError
 from mdfollow.core.mailmatch import AddressBook, MailTouch, read_message
 from mdfollow.core.model import Problem, Prospect
+from mdfollow.core.parse import parse_prospect
+from mdfollow.core.patch import AlreadyLogged
 from mdfollow.core.render import plural
+from mdfollow.store.edit import edit_prospect
+from mdfollow.store.git import git_commit
 
 HEADER_LIMIT = 1024 * 1024
 """Largest header block read from one message: more is not mail a person wrote."""
@@ -270,8 +275,7 @@ def _imap_messages(url: ImapUrl, since: dt.date | None) -> Iterator[tuple[int, b
         with open_folder(url) as box:
             box.email_message_class = _Raw
             criteria = AND(date_gte=since - dt.timedelta(days=1)) if since else "ALL"
-            # no CHARSET in the SEARCH: the criteria are ASCII, and some servers refuse one
-            messages = box.fetch(criteria, None, headers_only=True, mark_seen=False, bulk=IMAP_BATCH)
+            messages = box.fetch(criteria, headers_only=True, mark_seen=False, bulk=IMAP_BATCH)
             position = 0
             while True:
                 try:
@@ -296,10 +300,6 @@ def log_touches(run: MailRun, *, dry_run: bool, autocommit: bool) -> list[Proble
     A prospect whose write is refused keeps its file as it was; the others are still written.
     Returns warnings (the dnc prospects, a failed commit).
     """
-    from mdfollow.core.change import Change, Entry
-    from mdfollow.store.edit import edit_prospect
-    from mdfollow.store.git import git_commit
-
     warnings: list[Problem] = []
     by_prospect: dict[Path, list[MailTouch]] = {}
     for touch in run.new:
@@ -316,14 +316,33 @@ def log_touches(run: MailRun, *, dry_run: bool, autocommit: bool) -> list[Proble
         entries = [Entry(t.date, t.channel, t.note, time=t.time, direction=t.direction) for t in touches]
         entries.sort(key=lambda e: e.sort_key())
         try:
-            edit_prospect(path, Change(entries=entries))
+            if _write(path, entries):
+                run.written.append(path)
         except MdfollowError as error:
             run.write_errors.append(error.message)
-            continue
-        run.written.append(path)
     if autocommit and run.written and not dry_run:
         message = f"mail: {plural(len(run.new), 'touch')} for {plural(len(run.written), 'prospect')}"
         reason = git_commit(run.written, message)
         if reason:
             warnings.append(Problem(run.written[0], 0, reason, "warning"))
     return warnings
+
+
+def _write(path: Path, entries: list[Entry]) -> bool:
+    """One write of these entries (`store.edit.edit_prospect`). Those another run logged
+    meanwhile (`AlreadyLogged`) are dropped and the rest written; False when none is left."""
+    for _ in range(len(entries)):
+        try:
+            edit_prospect(path, Change(entries=entries))
+            return True
+        except AlreadyLogged:
+            current, _ = parse_prospect(path, path.read_bytes())
+            logged = (
+                {(t.date, t.time, t.channel, t.direction, t.note) for t in current.touches}
+                if current
+                else set()
+            )
+            entries = [entry for entry in entries if entry.item not in logged]
+            if not entries:
+                return False
+    return False

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -260,8 +259,8 @@ class _Reader:
         return config, self.problems
 
     def mail(self, table: Mapping[str, Any]) -> MailConfig:
-        """`[mail]`: `me` (one address or a list) and `sources`; a relative source path is
-        relative to the folder's root, `~` is the home folder, IMAP URLs stay as written."""
+        """`[mail]`: `me` (one address or a list) and `sources`, kept as written: `mail`
+        resolves paths against the root and the home folder (no environment read here)."""
         self.warn_unknown(table, "mail", "mail.")
         me = table.get("me", [])
         me = [me] if isinstance(me, str) else me
@@ -269,12 +268,7 @@ class _Reader:
         for key, items in (("mail.me", me), ("mail.sources", sources)):
             if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
                 raise self.fail(key, "expected a list of non-empty strings")
-        root = self.path.parent
-        resolved = [
-            s if s.lower().startswith(("imap://", "imaps://")) else str(root / os.path.expanduser(s))
-            for s in sources
-        ]
-        return MailConfig(me=tuple(a.strip() for a in me), sources=tuple(resolved))
+        return MailConfig(me=tuple(a.strip() for a in me), sources=tuple(sources))
 
 
 def _default_config() -> Config:
