@@ -282,11 +282,16 @@ def test_init_writes_the_config_and_an_example_once(tmp_path: Path, run: RunCli)
     assert not folder.problems
     [example] = folder.prospects
     assert example.name == "Jane Doe" and len(example.touches) == 1
-    before = {name: (root / name).read_bytes() for name in os.listdir(root)}
+    assert sorted(os.listdir(root / "_templates")) == ["email-2.txt", "quote-check.txt"]
+
+    def contents() -> dict[str, bytes]:
+        return {str(path): path.read_bytes() for path in root.rglob("*") if path.is_file()}
+
+    before = contents()
     again = run("init", str(root))
     assert again.exit_code == 1
     assert again.stderr == f"mdfollow: {root / 'mdfollow.toml'} already exists: nothing changed\n"
-    assert {name: (root / name).read_bytes() for name in os.listdir(root)} == before
+    assert contents() == before
 
 
 def test_init_inside_a_folder_with_prospects_adds_no_example_and_warns(
@@ -303,12 +308,13 @@ def test_init_inside_a_folder_with_prospects_adds_no_example_and_warns(
     assert result.stdout == (
         f"created mdfollow.toml (no example prospect: the enclosing mdfollow folder {folder} "
         "already holds prospects)\n"
+        "created _templates/email-2.txt and _templates/quote-check.txt (draft templates: mdfollow draft)\n"
     )
     assert result.stderr == (
         f"mdfollow: warning: {sub} is inside the mdfollow folder {folder}: commands run there "
         f"or below will use its own mdfollow.toml, not {folder / 'mdfollow.toml'}\n"
     )
-    assert sorted(os.listdir(sub)) == ["mdfollow.toml"]
+    assert sorted(os.listdir(sub)) == ["_templates", "mdfollow.toml"]
     loaded = load_folder(folder)
     assert not loaded.problems and [p.id for p in loaded.prospects] == ["jane-doe-acme-corp"]
 
@@ -320,12 +326,11 @@ def test_init_in_a_folder_that_holds_prospects_adds_no_example(tmp_path: Path, r
     (root / "clients" / "ann.md").write_text("---\nname: Ann\n---\n")
     result = run("init", str(root))
     assert result.exit_code == 0, result
-    assert (
-        result.stdout
-        == f"created {root / 'mdfollow.toml'} (no example prospect: the folder already holds prospects)\n"
+    assert result.stdout.startswith(
+        f"created {root / 'mdfollow.toml'} (no example prospect: the folder already holds prospects)\n"
     )
     assert result.stderr == ""
-    assert sorted(os.listdir(root)) == ["README.md", "clients", "mdfollow.toml"]
+    assert sorted(os.listdir(root)) == ["README.md", "_templates", "clients", "mdfollow.toml"]
 
 
 def test_init_in_an_empty_subfolder_of_an_empty_root_warns_and_adds_the_example(
@@ -336,7 +341,7 @@ def test_init_in_an_empty_subfolder_of_an_empty_root_warns_and_adds_the_example(
     assert result.stderr.startswith(
         f"mdfollow: warning: {folder / 'team'} is inside the mdfollow folder {folder}"
     )
-    assert sorted(os.listdir(folder / "team")) == ["jane-doe-acme-corp.md", "mdfollow.toml"]
+    assert sorted(os.listdir(folder / "team")) == ["_templates", "jane-doe-acme-corp.md", "mdfollow.toml"]
 
 
 @pytest.mark.parametrize(

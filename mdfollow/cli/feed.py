@@ -49,13 +49,15 @@ def ics(
     def make() -> tuple[list[str], bytes]:
         from mdfollow.core.ics import unrepresentable
         from mdfollow.core.schedule import schedule
+        from mdfollow.core.templates import draft_links
         from mdfollow.store.feedcache import now_ns
 
         started = now_ns()
         folder = settings.load(warn=False)
         follow_ups = schedule(folder.prospects, settings.today, folder.config)
         left_out = unrepresentable(follow_ups, settings.today, folder.config.calendar)
-        warnings = [str(problem) for problem in (*folder.problems, *left_out)]
+        _, broken = draft_links(follow_ups, folder.config)  # a broken template costs the link only
+        warnings = [str(problem) for problem in (*folder.problems, *left_out, *broken)]
         build = feed_builder(root, todo, days, digest, local_zone=zone, started_ns=started)
         return warnings, build(follow_ups, settings.today, folder.config)
 
@@ -97,13 +99,16 @@ def feed_builder(
     def build(follow_ups: Sequence[FollowUp], today: dt.date, config: Config) -> bytes:
         if digest:
             config = dataclasses.replace(config, calendar=dataclasses.replace(config.calendar, digest=True))
+        drafting = dataclasses.replace(
+            options, templates=config.templates, drafts=config.drafts, me=config.me
+        )
         components: Render = recent
         if started_ns is None:
             recent.start()
         else:
-            components = Components.open(root, feed, today, config, options, started_ns)
+            components = Components.open(root, feed, today, config, drafting, started_ns)
         stamps.start()
-        data = build_feed(follow_ups, today, config, options, render_follow_up=components, stamp=stamps)
+        data = build_feed(follow_ups, today, config, drafting, render_follow_up=components, stamp=stamps)
         stamps.save()
         if isinstance(components, Components):
             components.save()

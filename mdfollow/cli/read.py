@@ -49,7 +49,7 @@ def due(
         items = [f for f in items if f.due is not None and (show_all or f.due <= horizon)]
     skipped = skipped_note(folder)
     if as_json:
-        print_json([render.due_json(f, today) for f in items])
+        _print_due_json(items, today, folder.config)
         if skipped:
             print_warning(f"mdfollow: {skipped}")
         return
@@ -158,7 +158,7 @@ def _due_planned(
     horizon = dt.date.max if days is None else add_days(today, days)
     shown = [f for f in planned if f.planned is not None and f.planned <= horizon]
     if as_json:
-        print_json([render.due_json(f, today) for f in shown])
+        _print_due_json(shown, today, config)
         if skipped:
             print_warning(f"mdfollow: {skipped}")
         return
@@ -170,3 +170,13 @@ def _due_planned(
         typer.echo(render.due_table(shown, today, use_color(), terminal_width(), config))
     summary = render.plan_summary(shown, len(planned) - len(shown), today, config)
     typer.echo(f"{summary} · {skipped}" if skipped else summary)
+
+
+def _print_due_json(follow_ups: Sequence[FollowUp], today: dt.date, config: Config) -> None:
+    """`due --json`: each row with its draft's `mailto:` link (SPEC §9) when a template fits."""
+    from mdfollow.core.templates import draft_links, mailto_of
+
+    links, problems = draft_links(follow_ups, config)
+    for problem in problems:
+        print_warning(str(problem))
+    print_json([{**render.due_json(f, today), "mailto": mailto_of(f, links)} for f in follow_ups])

@@ -104,7 +104,7 @@ def init(
 ) -> None:
     """Create mdfollow.toml, and an example prospect if there is none."""
     from mdfollow.core.config import CONFIG_NAME
-    from mdfollow.store.newfolder import init_folder
+    from mdfollow.store.newfolder import init_folder, write_starter_templates
 
     settings = env(ctx)
     made = init_folder(directory or settings.directory or Path("."), settings.today)
@@ -119,6 +119,9 @@ def init(
         typer.echo(f"created {made.config} (no example prospect: {where} already holds prospects)")
     else:
         typer.echo(f"created {made.config} and {made.example}")
+    templates = write_starter_templates(made.config.parent)
+    if templates:
+        typer.echo(f"created {' and '.join(map(str, templates))} (draft templates: mdfollow draft)")
 
 
 @app.command()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol
 
+from mdfollow.core.config import CONFIG_NAME
 from mdfollow.core.model import Config, Problem, Prospect
 
 
@@ -53,4 +55,23 @@ def check_folder(folder: Loaded) -> list[Problem]:
                             "warning",
                         )
                     )
+    problems += template_problems(folder)
     return sorted(problems, key=lambda p: (str(p.path), p.line))
+
+
+def template_problems(folder: Loaded) -> list[Problem]:
+    """SPEC §9: every template renders for an example prospect, and every template a gap names exists."""
+    from mdfollow.core.templates import EMAIL_CHANNEL, check_templates, named_templates
+
+    config = folder.config
+    problems = check_templates(config, folder.prospects)
+    for key, gap in named_templates(config):
+        name = gap.template or ""
+        where = config.path or Path(CONFIG_NAME)
+        if config.templates.text(name) is None:
+            message = f"{key}: template {name!r} not found ({config.templates.path(name)})"
+            problems.append(Problem(where, gap.line, message))
+        elif gap.channel != EMAIL_CHANNEL:
+            message = f"{key}: names template {name!r}, but only email follow-ups get drafts"
+            problems.append(Problem(where, gap.line, message, "warning"))
+    return problems

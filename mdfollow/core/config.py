@@ -15,9 +15,19 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mdfollow.core.errors import MdfollowError
-from mdfollow.core.model import Cadence, CalendarConfig, Config, Gap, MailConfig, PlanConfig, Problem
+from mdfollow.core.model import (
+    Cadence,
+    CalendarConfig,
+    Config,
+    DraftsConfig,
+    Gap,
+    MailConfig,
+    PlanConfig,
+    Problem,
+)
 
 CONFIG_NAME = "mdfollow.toml"
+TEMPLATES_FOLDER = "_templates"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 DEFAULT_TOML = """\
@@ -34,8 +44,9 @@ channels = []
 exclude = []
 
 # A cadence: gaps between your outbound touches. Nd, Nw or Nm (calendar
-# months), optionally followed by the suggested channel. After the last gap,
-# `then` repeats ("until they buy or die"); then = "stop" ends the cadence.
+# months), optionally followed by the suggested channel and a draft template
+# ("1w email:quote-check" drafts from _templates/quote-check.txt). After the
+# last gap, `then` repeats ("until they buy or die"); then = "stop" ends it.
 [cadences.default]      # 12 touches in about 5 months, then every 2 months
 gaps = ["2d email", "4d call", "1w email", "1w call", "10d linkedin",
         "2w call", "2w email", "1m call", "1m email", "1m call", "1m email"]
@@ -62,6 +73,13 @@ autocommit = false      # commit each file mdfollow changes
 # slots = ["09:30", "13:00", "16:30"]  # times to try, another after each unanswered try; [] = untimed
 # daily = 15                           # follow-ups per workday at most, the rest move on; 0 = no cap
 # hour = "fri 09:00"                   # a weekly one-hour follow-up block in the feed; "" = none
+
+# `mdfollow draft` writes the next email from _templates/ (email-<touch>.txt,
+# else email.txt) into your mail client's Drafts, From the first [mail] me
+# address; it never sends anything.
+[drafts]
+to = ""                 # a Maildir folder ("~/Mail/Drafts") or "imaps://USER@HOST/Drafts"
+signature = ""          # {{ signature }} in the templates
 """
 
 _WEEKDAY_NAMES = {
@@ -74,13 +92,14 @@ MAX_GAP = 9999
 """The largest count in a gap: 9999 months is already centuries; more is a typo."""
 MAX_DURATION = dt.timedelta(days=1)
 """The longest calendar event: a follow-up is a call or a visit, not a week."""
-_GAP = re.compile(r"^\s*(\d+)\s*([dwm])(?:\s+([\w-]+))?\s*$", re.IGNORECASE)
+_GAP = re.compile(r"^\s*(\d+)\s*([dwm])(?:\s+([\w-]+))?(?:\s*:\s*([\w-]+))?\s*$", re.IGNORECASE)
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _HOUR = re.compile(r"^\s*([A-Za-z]+)\s+(\S+)\s*$")
 _DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _DURATION = re.compile(r"^(?:(\d+)h)?\s*(?:(\d+)m(?:in)?)?$")
 _KNOWN = {
-    "": {"workdays", "reply", "channels", "exclude", "cadences", "calendar", "git", "plan", "mail"},
+    "": {"workdays", "reply", "channels", "exclude", "cadences", "calendar", "git", "plan", "mail", "drafts"},
+    "drafts": {"to", "signature"},
     "calendar": {"name", "timezone", "time", "duration", "alarm", "overdue", "digest"},
     "git": {"autocommit"},
     "cadence": {"gaps", "then"},
@@ -94,12 +113,13 @@ class ConfigError(MdfollowError):
 
 
 def parse_gap(text: str, least: int = 1) -> Gap | None:
-    """`"2w call"` → Gap(2, "w", "call"); None when the text is not a gap (or counts under `least`)."""
+    """`"2w call"` → Gap(2, "w", "call"), `"1w email:quote-check"` names a draft template
+    too; None when the text is not a gap (or counts under `least`)."""
     match = _GAP.match(text)
     if not match or len(match[1].lstrip("0")) > len(str(MAX_GAP)) or not least <= int(match[1]) <= MAX_GAP:
         return None  # (the length first: int() refuses thousands of digits with a ValueError)
     unit: Any = match[2].lower()
-    return Gap(int(match[1]), unit, match[3].lower() if match[3] else None)
+    return Gap(int(match[1]), unit, match[3].lower() if match[3] else None, match[4])
 
 
 def load_config(root: Path) -> tuple[Config, list[Problem]]:
@@ -226,6 +246,10 @@ class _Reader:
         gap = parse_gap(text, least) if isinstance(text, str) else None
         if gap is None:
             raise self.fail(key, f'{text!r} is not a gap (use "Nd", "Nw" or "Nm", then a channel)')
+        if gap.template is not None:  # `check` names the line of a gap whose template is missing
+            quoted = re.compile(rf"[\"']{re.escape(text)}[\"']")
+            line = next((n for n, row in enumerate(self.lines, 1) if quoted.search(row)), self.line_of(key))
+            gap = replace(gap, line=line)
         return gap
 
     def clock(self, text: str, key: str) -> dt.time | None:
@@ -315,6 +339,14 @@ class _Reader:
             raise self.fail("plan.hour", f'{text!r} is not "DAY HH:MM" (e.g. "fri 09:00")')
         return WEEKDAYS.index(day[:3]), dt.time(int(clock[1]), int(clock[2]))
 
+    def drafts(self, table: Mapping[str, Any]) -> DraftsConfig:
+        """`[drafts]` (SPEC §9): where drafts go, and the signature."""
+        self.warn_unknown(table, "drafts", "drafts.")
+        return DraftsConfig(
+            to=self.typed(table, "to", str, "", "drafts.to").strip(),
+            signature=self.typed(table, "signature", str, "", "drafts.signature"),
+        )
+
     def config(self, data: Mapping[str, Any], base: Mapping[str, Cadence]) -> tuple[Config, list[Problem]]:
         self.warn_unknown(data, "", "")
         workday_names = self.typed(data, "workdays", list, list(WEEKDAYS[:5]), "workdays")
@@ -346,6 +378,7 @@ class _Reader:
             path=self.path,
             plan=self.plan(self.typed(data, "plan", dict, {}, "plan")) if "plan" in data else None,
             mail=self.mail(self.typed(data, "mail", dict, {}, "mail")),
+            drafts=self.drafts(self.typed(data, "drafts", dict, {}, "drafts")),
         )
         return config, self.problems
 

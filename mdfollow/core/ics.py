@@ -22,15 +22,25 @@ import functools
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from mdfollow.core import plan as planner
-from mdfollow.core.model import CalendarConfig, Config, FollowUp, Problem, Prospect, when_text
+from mdfollow.core.model import (
+    CalendarConfig,
+    Config,
+    DraftsConfig,
+    FollowUp,
+    Problem,
+    Prospect,
+    Templates,
+    when_text,
+)
 from mdfollow.core.render import plural
 from mdfollow.core.schedule import add_days
+from mdfollow.core.templates import draft_link
 
 PRODID = "-//mdfollow//mdfollow//EN"
 REFRESH = "PT1H"
@@ -153,6 +163,12 @@ class FeedOptions:
     """The machine's IANA zone, resolved by the caller, for `timezone = "local"`; None: floating."""
     todo: bool = False
     days: int | None = None
+    templates: Templates = field(default_factory=Templates)
+    drafts: DraftsConfig = field(default_factory=DraftsConfig)
+    me: str = ""
+    """The config's draft templates, `[drafts]` and first `[mail] me`: an email follow-up's
+    URL is the `mailto:` link of its rendered draft (SPEC §9), so a cache keyed on the options
+    sees an edited template."""
 
 
 def feed_timezone(calendar: CalendarConfig, local_zone: str | None) -> str | None:
@@ -218,7 +234,7 @@ def relative_path(path: PurePath, root: PurePath) -> str:
         return path.name
 
 
-def description(follow_up: FollowUp, today: dt.date, root: PurePath) -> str:
+def description(follow_up: FollowUp, today: dt.date, root: PurePath, draft: str | None = None) -> str:
     """Everything needed to make the contact without opening the file, and where the file is."""
     prospect = follow_up.prospect
     lines = [f"{prospect.name} — {prospect.company}" if prospect.company else prospect.name]
@@ -239,6 +255,8 @@ def description(follow_up: FollowUp, today: dt.date, root: PurePath) -> str:
             direction = " in" if touch.direction == "in" and not touch.is_note else ""
             note = f": {clean_text(touch.note)}" if touch.note else ""
             lines.append(f"- {when_text(touch.date, touch.time)} {touch.channel}{direction}{note}")
+    if draft:
+        lines.append(f"Draft: {draft}")
     lines.append(f"File: {relative_path(prospect.path, root)}")
     return "\n".join(lines)
 
@@ -392,19 +410,22 @@ def _alarm(item: Item, alarm: dt.time, start: dt.datetime | None, *, due_only: b
     )
 
 
-def follow_up_item(follow_up: FollowUp, today: dt.date, calendar: CalendarConfig, root: PurePath) -> Item:
-    """One scheduled follow-up as a calendar entry; its UID is `<id>-<touch>@mdfollow`."""
+def follow_up_item(
+    follow_up: FollowUp, today: dt.date, calendar: CalendarConfig, root: PurePath, draft: str | None = None
+) -> Item:
+    """One scheduled follow-up as a calendar entry; its UID is `<id>-<touch>@mdfollow`; `draft`
+    the `mailto:` link of its rendered email, for URL and DESCRIPTION."""
     prospect = follow_up.prospect
     placement = place(follow_up, today, calendar)
     return Item(
         uid=f"{uid_part(prospect.id)}-{follow_up.touch}@mdfollow",
         summary=summary(follow_up),
-        description=description(follow_up, today, root),
+        description=description(follow_up, today, root, draft),
         day=placement.day,
         clock=placement.clock,
         revision=revision(follow_up, today, placement.moved),
         tags=prospect.tags,
-        url=contact_uri(prospect, follow_up.channel),
+        url=draft or contact_uri(prospect, follow_up.channel),
     )
 
 
@@ -413,7 +434,9 @@ def follow_up_component(
 ) -> Rendered:
     """One follow-up rendered (store.feedcache keeps them, on disk and in memory)."""
     zone = feed_timezone(calendar, options.local_zone)
-    return render(follow_up_item(follow_up, today, calendar, options.root), calendar, options.todo, zone)
+    draft = draft_link(follow_up, options.templates, options.drafts, options.me)
+    item = follow_up_item(follow_up, today, calendar, options.root, draft)
+    return render(item, calendar, options.todo, zone)
 
 
 Render = Callable[[FollowUp, dt.date, CalendarConfig, FeedOptions], Rendered]

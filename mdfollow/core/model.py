@@ -112,10 +112,15 @@ class Gap:
     count: int
     unit: Literal["d", "w", "m"]
     channel: str | None = None
+    template: str | None = None
+    """The draft template this step names (`"1w email:quote-check"`), SPEC §9."""
+    line: int = field(default=0, compare=False)
+    """Where in mdfollow.toml a gap naming a template is written, for `check` (0: unknown)."""
 
     def __str__(self) -> str:
         text = f"{self.count}{self.unit}"
-        return f"{text} {self.channel}" if self.channel else text
+        text = f"{text} {self.channel}" if self.channel else text
+        return f"{text}:{self.template}" if self.template else text
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +160,33 @@ class PlanConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class DraftsConfig:
+    """`[drafts]` (SPEC §9): where drafts go (a Maildir path or an IMAP URL), and the signature."""
+
+    to: str = ""
+    signature: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Templates:
+    """The files of `_templates/` as read: `folder` and (name, text) pairs by name.
+
+    Part of the config, so whatever keys on the config (the live feed, the stored
+    feed) sees an edited template as a change."""
+
+    folder: Path = Path("_templates")
+    texts: tuple[tuple[str, str], ...] = ()
+    problems: tuple[Problem, ...] = ()
+    """Files that could not be read as templates (not UTF-8, unreadable)."""
+
+    def text(self, name: str) -> str | None:
+        return dict(self.texts).get(name)
+
+    def path(self, name: str) -> Path:
+        return self.folder / f"{name}.txt"
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """`mdfollow.toml` merged over the built-in defaults."""
 
@@ -169,6 +201,13 @@ class Config:
     plan: PlanConfig | None = None
     """None without a `[plan]` table: then nothing is planned and §3 to §5 apply as they are."""
     mail: MailConfig = field(default_factory=lambda: MailConfig())
+    drafts: DraftsConfig = DraftsConfig()
+    templates: Templates = Templates()
+
+    @property
+    def me(self) -> str:
+        """The user's first own address (`[mail] me`): the From of drafts, `me` in templates."""
+        return self.mail.me[0] if self.mail.me else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +222,8 @@ class FollowUp:
     time: dt.time | None = None
     planned: dt.date | None = None
     """The day the plan gives it (SPEC §7); None when there is no plan."""
+    template: str | None = None
+    """The template named by the gap that produced the date, if any (SPEC §9)."""
 
     def overdue_days(self, today: dt.date) -> int:
         if self.due is None or self.due >= today:

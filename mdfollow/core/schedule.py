@@ -78,9 +78,11 @@ def follow_up(
     latest = summary.latest
     next_is_live = prospect.next is not None and (latest is None or prospect.next > latest.date)
 
-    def due(day: dt.date, reason: Reason, channel: str | None = None) -> FollowUp:
+    def due(
+        day: dt.date, reason: Reason, channel: str | None = None, template: str | None = None
+    ) -> FollowUp:
         time = prospect.next_time if reason in ("next", "revisit") else None
-        return FollowUp(prospect, next_workday(day, config), reason, touch, channel, time)
+        return FollowUp(prospect, next_workday(day, config), reason, touch, channel, time, template=template)
 
     if prospect.status == "dnc":
         return None
@@ -96,7 +98,7 @@ def follow_up(
     if gap is None:
         return FollowUp(prospect, None, "exhausted", touch)
     reason: Reason = "keep-in-touch" if prospect.status == "won" else "cadence"
-    return due(add_gap(summary.latest_out.date, gap), reason, gap.channel)
+    return due(add_gap(summary.latest_out.date, gap), reason, gap.channel, gap.template)
 
 
 def schedule(prospects: Iterable[Prospect], today: dt.date, config: Config) -> list[FollowUp]:

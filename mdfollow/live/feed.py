@@ -19,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
-from mdfollow.core.config import CONFIG_NAME
+from mdfollow.core.config import CONFIG_NAME, TEMPLATES_FOLDER
 from mdfollow.core.errors import MdfollowError
 from mdfollow.core.model import Config, FollowUp, Problem, Prospect
 from mdfollow.core.render import plural
@@ -75,6 +75,8 @@ def classify(path: str, is_directory: bool) -> Change:
     """
     if is_directory or os.path.basename(path) == CONFIG_NAME:
         return "rescan"
+    if os.path.basename(os.path.dirname(path)) == TEMPLATES_FOLDER:
+        return "rescan"  # draft templates are read with the config, and shape the feed's email events
     return "file" if path.lower().endswith(".md") else "ignore"
 
 
@@ -282,7 +284,8 @@ class LiveFeed:
         if changed and not cause:
             causes.append(f"{plural(len(changed), 'file')} changed")
         if self._config is not None and folder.config != self._config:
-            causes.append(f"{CONFIG_NAME} changed")
+            same_templates = folder.config.templates == self._config.templates
+            causes.append(f"{CONFIG_NAME} changed" if same_templates else f"{TEMPLATES_FOLDER}/ changed")
         if self._day is not None and today != self._day:
             causes.append(f"new day {today.isoformat()}")
         if not causes and set(folder.problems) != self._problems:

@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from mdfollow import __version__
-from mdfollow.core.config import CONFIG_NAME
+from mdfollow.core.config import CONFIG_NAME, TEMPLATES_FOLDER
 from mdfollow.core.model import Problem
 from mdfollow.store import record
-from mdfollow.store.folder import Entry, Folder, Loader, load_for, read_config, walk
+from mdfollow.store.folder import Entry, Folder, Loader, load_for, load_templates, read_config, walk
 
 FORMAT = 2
 _HEADER = (FORMAT, __version__, record.PROSPECT_FIELDS, record.TOUCH_FIELDS)
@@ -187,6 +187,8 @@ def folder_fingerprint(root: Path, *parts: str) -> str:
         digest.update((root / CONFIG_NAME).read_bytes())
     except OSError:
         digest.update(b"\0no config")
+    for name, text in load_templates(root / TEMPLATES_FOLDER).texts:  # an edited template changes the feed
+        digest.update(f"\0template\0{name}\0{text}".encode("utf-8", "surrogatepass"))
     for item in walk(root, config.exclude):
         if isinstance(item, Problem):
             text = f"\0{item.path}\0{item.line}\0{item.message}"

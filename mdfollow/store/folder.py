@@ -15,13 +15,13 @@ import threading
 import time
 import unicodedata
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatch
 from pathlib import Path
 
-from mdfollow.core.config import CONFIG_NAME, ConfigError, load_config
+from mdfollow.core.config import CONFIG_NAME, TEMPLATES_FOLDER, ConfigError, load_config
 from mdfollow.core.errors import MdfollowError
-from mdfollow.core.model import Config, Problem, Prospect
+from mdfollow.core.model import Config, Problem, Prospect, Templates
 from mdfollow.core.parse import BOM, has_front_matter, parse_prospect, unread_prospect
 from mdfollow.store import record
 
@@ -71,7 +71,8 @@ def root_above(folder: Path) -> Path | None:
 def read_config(root: Path) -> tuple[Config, list[Problem]]:
     """The folder's config (the defaults without `mdfollow.toml`), and its warnings.
 
-    Only a regular file is read: opening a FIFO would block every command."""
+    Only a regular file is read: opening a FIFO would block every command. The templates
+    of `_templates/` travel in the config (SPEC §9)."""
     path = root / CONFIG_NAME
     try:
         mode = os.stat(path).st_mode
@@ -81,7 +82,8 @@ def read_config(root: Path) -> tuple[Config, list[Problem]]:
         raise ConfigError(f"{path}:1: cannot read: {error.strerror or error}") from None
     if not stat.S_ISREG(mode):
         raise ConfigError(f"{path}:1: not a regular file (a FIFO, device or folder): cannot be read")
-    return load_config(root)
+    config, problems = load_config(root)
+    return replace(config, templates=load_templates(root / TEMPLATES_FOLDER)), problems
 
 
 def holds_prospects(root: Path) -> bool:
@@ -496,6 +498,31 @@ def load_for(root: Path, reference: str) -> Folder | None:
     if prospect is None and not any(p.severity == "error" for p in file_problems):
         return None  # not a prospect: the whole folder decides what the reference means
     return Folder(root, config, () if prospect is None else (prospect,), (*problems, *file_problems))
+
+
+def load_templates(folder: Path) -> Templates:
+    """Every `NAME.txt` in `_templates/` (SPEC §9), read but not compiled: only commands
+    that render pay for Jinja2, and a folder without `_templates/` costs one failed listing.
+
+    The templates travel in the config, so whatever keys on the config (the live feed,
+    the stored feed's fingerprint) sees an edited template as a change."""
+    try:
+        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+    except OSError:
+        return Templates(folder)
+    texts, problems = [], []
+    for entry in entries:
+        if not entry.name.endswith(".txt") or entry.name.startswith((".", "_")):
+            continue
+        path = folder / entry.name
+        try:
+            if not entry.is_file():
+                continue
+            texts.append((entry.name[: -len(".txt")], path.read_text(encoding="utf-8-sig")))
+        except (OSError, UnicodeDecodeError) as error:
+            reason = "not UTF-8 text" if isinstance(error, UnicodeDecodeError) else error.strerror or error
+            problems.append(Problem(path, 0, f"cannot read template: {reason}"))
+    return Templates(folder, tuple(texts), tuple(problems))
 
 
 def split_duplicates(prospects: list[Prospect]) -> tuple[tuple[Prospect, ...], list[Problem]]:

@@ -58,3 +58,18 @@ def init_folder(root: Path, today: dt.date) -> NewFolder:
     )
     edit_prospect(example, Change(entries=[Entry(today, "meeting", "took her card")]))
     return NewFolder(config, example, outer)
+
+
+def write_starter_templates(root: Path) -> list[Path]:
+    """`init`'s two draft templates (SPEC §9) in `root/_templates/`, never over a file of the
+    same name; the paths written."""
+    from mdfollow.core.config import TEMPLATES_FOLDER
+    from mdfollow.core.templates import STARTERS
+
+    folder = root / TEMPLATES_FOLDER
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError as error:
+        raise MdfollowError(f"{folder}: cannot create the folder: {error.strerror or error}") from None
+    paths = {name: folder / f"{name}.txt" for name in STARTERS}
+    return [path for name, path in paths.items() if write_new(path, STARTERS[name].encode("utf-8"))]
