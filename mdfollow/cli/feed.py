@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mdfollow.cli.app import app, env
+from mdfollow.cli.app import OwnerOption, app, env
 
 if TYPE_CHECKING:
     from mdfollow.core.model import Config, FollowUp
@@ -30,6 +30,7 @@ def ics(
     digest: Annotated[
         bool, typer.Option("--digest", help='One "Follow-ups (N)" event a day instead of one per prospect.')
     ] = False,
+    owner: OwnerOption = None,
 ) -> None:
     """Write the iCalendar feed (stdout without -o)."""
     from mdfollow.core.config import local_timezone
@@ -41,16 +42,24 @@ def ics(
     def make() -> tuple[list[str], bytes]:
         from mdfollow.core.ics import unrepresentable
         from mdfollow.core.schedule import schedule
+        from mdfollow.core.team import owned_by
 
         folder = settings.load(warn=False)
-        follow_ups = schedule(folder.prospects, settings.today, folder.config)
+        follow_ups = schedule(owned_by(folder.prospects, owner), settings.today, folder.config)
         warnings = [str(problem) for problem in (*folder.problems, *unrepresentable(follow_ups))]
         return warnings, feed_builder(todo, days, digest)(follow_ups, settings.today, folder.config)
 
     # The feed is a pure function of the folder, the config, today, the options and the
     # machine's zone ("local"): when none changed, the last one is still right.
     root = settings.root
-    options = (settings.today.isoformat(), str(todo), str(days), str(digest), str(local_timezone()))
+    options = (
+        settings.today.isoformat(),
+        str(todo),
+        str(days),
+        str(digest),
+        str(local_timezone()),
+        repr(owner),
+    )
     warnings, data = cached_output(root, "ics", folder_fingerprint(root, *options), make)
     for warning in warnings:
         typer.echo(warning, err=True)

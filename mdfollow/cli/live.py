@@ -9,15 +9,20 @@ from __future__ import annotations
 import datetime as dt
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mdfollow.cli.app import app, env
 from mdfollow.cli.feed import feed_builder
+
+if TYPE_CHECKING:
+    from mdfollow.core.model import Config, FollowUp
+    from mdfollow.live.feed import Build
+    from mdfollow.live.serve import FeedState
 
 TodoOption = Annotated[bool, typer.Option("--todo", help="Tasks (VTODO) instead of events.")]
 DigestOption = Annotated[
@@ -81,6 +86,20 @@ def watch(
         live.run()
 
 
+def _with_owner_feeds(build: Build, state: FeedState) -> Build:
+    """`build`, also handing `state` what `/owners/NAME.ics` is made from after each rebuild."""
+    from mdfollow.core.team import same_owner
+
+    def build_all(follow_ups: Sequence[FollowUp], today: dt.date, config: Config) -> bytes:
+        everyone = list(follow_ups)
+        state.publish_owners(
+            lambda name: build([f for f in everyone if same_owner(f.prospect.owner, name)], today, config)
+        )
+        return build(everyone, today, config)
+
+    return build_all
+
+
 @app.command()
 def serve(
     ctx: typer.Context,
@@ -94,7 +113,8 @@ def serve(
     days: DaysOption = None,
     digest: DigestOption = False,
 ) -> None:
-    """Serve the live feed over HTTP at /feed.ics (with --token, only at /TOKEN/feed.ics)."""
+    """Serve the live feed over HTTP at /feed.ics (with --token, only at /TOKEN/feed.ics),
+    and each owner's at /owners/NAME.ics (under the token too)."""
     from mdfollow.live.feed import LiveFeed
     from mdfollow.live.serve import FeedServer, FeedState, check_binding, feed_url
 
@@ -102,8 +122,14 @@ def serve(
     check_binding(host, secret)
     root = env(ctx).root
     state = FeedState()
-    build = feed_builder(todo, days, digest)
-    live = LiveFeed(root, build, state.publish, today=_clock(ctx), log=_log, warn=_warn)
+    live = LiveFeed(
+        root,
+        _with_owner_feeds(feed_builder(todo, days, digest), state),
+        state.publish,
+        today=_clock(ctx),
+        log=_log,
+        warn=_warn,
+    )
     with _until_stopped(), FeedServer(host, port, state, secret, _log) as server, live:
         typer.echo(f"Serving the follow-ups of {root} at {feed_url(host, server.port, secret)}")
         typer.echo(f"Subscribe in a calendar app: {feed_url(host, server.port, secret, 'webcal')}")

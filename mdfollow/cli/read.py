@@ -6,11 +6,12 @@ from typing import Annotated
 
 import typer
 
-from mdfollow.cli.app import JsonOption, app, env, print_json, use_color
+from mdfollow.cli.app import JsonOption, OwnerOption, app, env, print_json, use_color
 from mdfollow.core import render
 from mdfollow.core.errors import MdfollowError
 from mdfollow.core.model import STATUSES
 from mdfollow.core.schedule import add_days, follow_up, schedule
+from mdfollow.core.team import owned_by
 
 
 @app.command()
@@ -21,13 +22,14 @@ def due(
     exhausted: Annotated[
         bool, typer.Option("--exhausted", help="Only prospects whose cadence is exhausted.")
     ] = False,
+    owner: OwnerOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """What is due today or overdue, sorted by date then name."""
     settings = env(ctx)
     today = settings.today
     folder = settings.load()
-    items = schedule(folder.prospects, today, folder.config)
+    items = schedule(owned_by(folder.prospects, owner), today, folder.config)
     if exhausted:
         items = [f for f in items if f.due is None]
     else:
@@ -51,6 +53,7 @@ def list_prospects(
         str | None, typer.Option("--status", help=f"Only this status ({', '.join(STATUSES)}).")
     ] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="Only prospects with this tag.")] = None,
+    owner: OwnerOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Every prospect, one line each."""
@@ -63,7 +66,7 @@ def list_prospects(
     prospects = sorted(
         (
             p
-            for p in folder.prospects
+            for p in owned_by(folder.prospects, owner)
             if (status is None or p.status == status) and wanted <= {t.casefold() for t in p.tags}
         ),
         key=lambda p: (p.name.casefold(), p.id),

@@ -1,0 +1,72 @@
+"""`mdfollow caldav URL`: sync one owner's follow-ups with a CalDAV calendar, two ways."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from mdfollow.cli.app import OwnerOption, app, env
+from mdfollow.core.errors import MdfollowError
+
+if TYPE_CHECKING:
+    from mdfollow.core.model import Prospect
+    from mdfollow.core.sync import Completion
+
+
+@app.command()
+def caldav(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Argument(help="The calendar collection's URL (not the server's).")],
+    owner: OwnerOption = None,
+    user: Annotated[
+        str | None,
+        typer.Option("--user", metavar="U", help="Log in as U (default: the URL's user, else ~/.netrc's)."),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.1, metavar="SECONDS", help="Give up on a silent server.")
+    ] = 30.0,
+) -> None:
+    """Sync with a CalDAV calendar: tasks ticked off there become touches, then it holds
+    exactly one task per current follow-up. Password: $MDFOLLOW_CALDAV_PASSWORD, else ~/.netrc."""
+    from mdfollow.connect import caldav as connector
+    from mdfollow.core.model import when_text
+    from mdfollow.core.sync import DONE_NOTE
+    from mdfollow.store.edit import Change, Entry, edit_prospect, git_commit
+
+    settings = env(ctx)
+    folder = settings.load()
+    url, user_in_url = connector.split_login(url)
+    login, password = connector.credentials(url, user or user_in_url, os.environ)
+    written: list[Path] = []
+
+    def log_touch(prospect: Prospect, completion: Completion) -> Prospect:
+        entry = Entry(completion.date, completion.channel, DONE_NOTE, completion.time)
+        result = edit_prospect(prospect.path, Change(entries=[entry]))
+        written.append(prospect.path)
+        when = when_text(completion.date, completion.time)
+        typer.echo(f"{prospect.path}: logged {completion.channel} {when}: {DONE_NOTE}")
+        return result
+
+    client = connector.connect(url, login, password, timeout)
+    try:
+        outcome = connector.sync(
+            folder, lambda: settings.load(warn=False), client, url, owner, settings.today, log_touch
+        )
+    except MdfollowError:
+        raise
+    except Exception as error:  # the network, the login, the server's answers: one line each
+        raise connector.explain(error, url, login, timeout) from None
+    finally:
+        client.close()
+        if written and folder.config.git_autocommit:
+            reason = git_commit(written, f"caldav: {len(written)} follow-ups done in calendar")
+            if reason:
+                typer.echo(f"{written[0]}:1: warning: {reason}", err=True)
+    for problem in outcome.problems:
+        typer.echo(f"mdfollow: {problem}", err=True)
+    typer.echo(f"{url}: {outcome.summary()}")
+    if outcome.problems:
+        raise typer.Exit(1)
