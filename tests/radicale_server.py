@@ -104,11 +104,17 @@ class Radicale:
         self.process = None
 
     def request(
-        self, user: str, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+        self,
+        user: str,
+        method: str,
+        path: str,
+        body: bytes = b"",
+        headers: dict[str, str] | None = None,
+        timeout: float = 10,
     ) -> tuple[int, dict[str, str], bytes]:
         """One request as `user` (the phone, or a test looking at the server)."""
         login = base64.b64encode(f"{user}:{PASSWORDS[user]}".encode()).decode()
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
             connection.request(method, path, body, {"Authorization": f"Basic {login}", **(headers or {})})
             response = connection.getresponse()
@@ -116,7 +122,9 @@ class Radicale:
         finally:
             connection.close()
 
-    def items(self, user: str = "alice", calendar: str = CALENDAR) -> dict[str, tuple[str, str]]:
+    def items(
+        self, user: str = "alice", calendar: str = CALENDAR, timeout: float = 10
+    ) -> dict[str, tuple[str, str]]:
         """Every object in the collection: href → (ETag, calendar data)."""
         query = (
             b'<?xml version="1.0" encoding="utf-8"?>'
@@ -124,9 +132,8 @@ class Radicale:
             b"<D:prop><D:getetag/><C:calendar-data/></D:prop>"
             b'<C:filter><C:comp-filter name="VCALENDAR"/></C:filter></C:calendar-query>'
         )
-        status, _, body = self.request(
-            user, "REPORT", f"/{user}/{calendar}/", query, {"Depth": "1", "Content-Type": "application/xml"}
-        )
+        headers = {"Depth": "1", "Content-Type": "application/xml"}
+        status, _, body = self.request(user, "REPORT", f"/{user}/{calendar}/", query, headers, timeout)
         assert status == 207, body
         from xml.etree import ElementTree
 
@@ -140,7 +147,11 @@ class Radicale:
 
     def put(self, user: str, href: str, data: str, headers: dict[str, str] | None = None) -> int:
         status, _, _ = self.request(
-            user, "PUT", href, data.encode(), {"Content-Type": "text/calendar; charset=utf-8", **(headers or {})}
+            user,
+            "PUT",
+            href,
+            data.encode(),
+            {"Content-Type": "text/calendar; charset=utf-8", **(headers or {})},
         )
         return status
 

@@ -50,7 +50,11 @@ def sync(folder: Path, radicale: Radicale) -> SyncCli:
     """sync() runs `mdfollow caldav` for alice into her calendar, with her password in the env."""
 
     def _sync(
-        *args: str, user: str = "alice", password: str | None = None, today: str = TODAY, url: str | None = None
+        *args: str,
+        user: str = "alice",
+        password: str | None = None,
+        today: str = TODAY,
+        url: str | None = None,
     ) -> Result:
         env = {"MDFOLLOW_CALDAV_PASSWORD": password or PASSWORDS[user], "MDFOLLOW_OWNER": None}
         command = ["--dir", str(folder), "--today", today, "caldav", url or radicale.url(user)]
@@ -92,7 +96,9 @@ def requests_sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return sent
 
 
-def complete_on_phone(radicale: Radicale, uid: str, when: str = "20261130T150000Z", user: str = "alice") -> None:
+def complete_on_phone(
+    radicale: Radicale, uid: str, when: str = "20261130T150000Z", user: str = "alice"
+) -> None:
     """What a phone does when the task is ticked off: PUT it back, completed, with If-Match."""
     for href, (etag, data) in radicale.items(user).items():
         if f"UID:{uid}" in data:
@@ -110,7 +116,9 @@ def test_push_puts_the_owners_follow_ups_as_the_feed_has_them(
     assert "1 created" in result.stdout
     [(href, (_, data))] = radicale.items().items()
     assert "METHOD" not in data
-    assert href.endswith("/alice/tasks/jane-2%40mdfollow.ics") or href.endswith("/alice/tasks/jane-2@mdfollow.ics")
+    assert href.endswith("/alice/tasks/jane-2%40mdfollow.ics") or href.endswith(
+        "/alice/tasks/jane-2@mdfollow.ics"
+    )
     [task] = IcsCalendarStream.calendar_from_ics(data).todos
     monkeypatch.chdir(folder)  # the feed names files as given; from the root, as the sync does
     feed = CliRunner().invoke(app, ["--dir", ".", "--today", TODAY, "ics", "--todo", "--owner", "alice"])
@@ -218,7 +226,9 @@ def test_a_412_race_pulls_again_then_pushes(
 
     (folder / "mdfollow.toml").write_text('[calendar]\ntimezone = "UTC"\n')
     assert sync().exit_code == 0
-    CliRunner().invoke(app, ["--dir", str(folder), "--today", TODAY, "snooze", "jane", "--until", "2026-12-10"])
+    CliRunner().invoke(
+        app, ["--dir", str(folder), "--today", TODAY, "snooze", "jane", "--until", "2026-12-10"]
+    )
     original = DAVClient.put
     statuses: list[int] = []
 
@@ -248,11 +258,15 @@ def test_a_server_stopped_mid_run_loses_nothing_and_the_next_run_finishes(
         write(f"{name}.md", f"---\nname: {name.title()}\nowner: alice\ncreated: 2026-11-20\n---\n")
     assert sync().exit_code == 0
     complete_on_phone(radicale, "ann-1@mdfollow")
-    CliRunner().invoke(app, ["--dir", str(folder), "--today", TODAY, "snooze", "ben", "--until", "2026-12-10"])
+    CliRunner().invoke(
+        app, ["--dir", str(folder), "--today", TODAY, "snooze", "ben", "--until", "2026-12-10"]
+    )
     original = DAVClient.request
     writes: list[str] = []
 
-    def stop_after_one_write(self: DAVClient, url: str, method: str = "GET", *args: Any, **kwargs: Any) -> Any:
+    def stop_after_one_write(
+        self: DAVClient, url: str, method: str = "GET", *args: Any, **kwargs: Any
+    ) -> Any:
         if method in ("PUT", "DELETE"):
             if writes:
                 radicale.stop()

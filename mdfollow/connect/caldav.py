@@ -20,6 +20,7 @@ import datetime as dt
 import ipaddress
 import netrc
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,9 +182,9 @@ def _attempt(
     log_touch: Callable[[Prospect, Completion], Prospect],
     outcome: Outcome,
 ) -> Folder:
-    remote, outcome.problems = _report(client, url)
+    remote, outcome.problems, held = _report(client, url)
     broken = {problem.path.stem for problem in folder.errors}
-    held = {task.uid for task in remote if prospect_id(task.uid) in broken}
+    held |= {task.uid for task in remote if prospect_id(task.uid) in broken}
     for task in remote:
         if task.uid in held:
             outcome.problems.append(f"{task.href}: the prospect's file has errors: task left as it is")
@@ -228,8 +229,9 @@ def _relative(prospect: Prospect, root: Path) -> Prospect:
         return prospect
 
 
-def _report(client: DAVClient, url: str) -> tuple[list[RemoteTask], list[str]]:
-    """Our tasks in the collection, from one calendar-query REPORT; unreadable ones as problems."""
+def _report(client: DAVClient, url: str) -> tuple[list[RemoteTask], list[str], set[str]]:
+    """Our tasks in the collection, from one calendar-query REPORT; unreadable ones as problems,
+    with the UIDs they seem to carry (their follow-ups are then left alone)."""
     from caldav.elements import cdav, dav
     from caldav.elements.base import BaseElement
 
@@ -248,6 +250,7 @@ def _report(client: DAVClient, url: str) -> tuple[list[RemoteTask], list[str]]:
         raise MdfollowError(f"{url}: the server's answer is not a calendar listing ({error})") from None
     tasks: list[RemoteTask] = []
     problems: list[str] = []
+    unreadable: set[str] = set()
     for result in results:
         if result.status >= 300 or not result.calendar_data:
             continue
@@ -256,10 +259,11 @@ def _report(client: DAVClient, url: str) -> tuple[list[RemoteTask], list[str]]:
             task = read_task(href, result.etag, result.calendar_data)
         except BadItem as bad:
             problems.append(f"{bad} (left as it is)")
+            unreadable |= {bad.uid} if bad.uid else set()
             continue
         if task is not None:
             tasks.append(task)
-    return tasks, problems
+    return tasks, problems, unreadable
 
 
 def _push(client: DAVClient, url: str, plan: Push, outcome: Outcome) -> None:
@@ -305,7 +309,7 @@ def explain(error: BaseException, url: str, user: str | None, timeout: float) ->
     if isinstance(error, http.exceptions.Timeout):
         return MdfollowError(f"{url}: no answer within {timeout:g} s (timed out): try again later")
     if isinstance(error, http.exceptions.ConnectionError):
-        return MdfollowError(f"{url}: cannot connect ({_first_line(error)}): is the server running?")
+        return MdfollowError(f"{url}: cannot connect ({_socket_reason(error)}): is the server running?")
     if isinstance(error, http.exceptions.RequestException):
         return MdfollowError(f"{url}: {_first_line(error)}")
     if isinstance(error, dav_error.AuthorizationError):
@@ -318,6 +322,13 @@ def explain(error: BaseException, url: str, user: str | None, timeout: float) ->
     return MdfollowError(
         f"{url}: unreadable answer from the server ({type(error).__name__}: {_first_line(error)})"
     )
+
+
+def _socket_reason(error: BaseException) -> str:
+    """ "Connection refused", "Name or service not known"…: the system's words, not the HTTP
+    library's wrapping of them (a pool, a retry count and an object's address)."""
+    found = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", str(error))
+    return found[1].strip() if found else "the connection failed"
 
 
 def _first_line(error: BaseException) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +32,15 @@ TaskFields = tuple[object, ...]
 
 
 class BadItem(ValueError):
-    """A calendar object of ours that cannot be read (the message says why)."""
+    """A calendar object of ours that cannot be read (the message says why); `uid` is the
+    UID its text seems to carry, so the sync can leave that follow-up's task alone."""
+
+    def __init__(self, message: str, uid: str | None) -> None:
+        super().__init__(message)
+        self.uid = uid
+
+
+_UID_LINE = re.compile(r"^UID:(.*@mdfollow)[ \t]*\r?$", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +121,9 @@ def read_task(href: str, etag: str | None, data: str) -> RemoteTask | None:
         completed = _when(todo, "COMPLETED")
         fields = task_fields(todo)
     except (ValueError, TypeError, KeyError, IndexError) as error:
-        raise BadItem(f"{href}: not a readable calendar object ({_reason(error)})") from None
+        seen = _UID_LINE.search(data)
+        message = f"{href}: not a readable calendar object ({_reason(error)})"
+        raise BadItem(message, seen[1] if seen else None) from None
     if not isinstance(completed, dt.date):
         completed = None
     return RemoteTask(href, etag, uid, status == "COMPLETED", completed, fields)
