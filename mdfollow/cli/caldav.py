@@ -1,4 +1,5 @@
-"""`mdfollow caldav URL`: sync one owner's follow-ups with a CalDAV calendar, two ways."""
+"""A team's commands: `mdfollow caldav URL` (one owner's follow-ups synced with a CalDAV calendar,
+two ways), and the merge clean-up behind `mdfollow check --fix-duplicates`."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from mdfollow.core.errors import MdfollowError
 if TYPE_CHECKING:
     from mdfollow.core.model import Prospect
     from mdfollow.core.sync import Completion
+    from mdfollow.store.folder import Folder
 
 
 @app.command()
@@ -70,3 +72,24 @@ def caldav(
     typer.echo(f"{url}: {outcome.summary()}")
     if outcome.problems:
         raise typer.Exit(1)
+
+
+def remove_repeated_touches(ctx: typer.Context, folder: Folder) -> Folder:
+    """`check --fix-duplicates`: drop exact repeats of log lines, each file through the safe write;
+    the folder as it is afterwards, for the check that follows."""
+    from mdfollow.core.render import plural
+    from mdfollow.core.team import repeated_touches
+    from mdfollow.store.edit import Change, edit_prospect
+
+    for prospect in folder.prospects:
+        if not repeated_touches(prospect):
+            continue
+        try:
+            written = edit_prospect(prospect.path, Change(drop_repeats=True))
+        except MdfollowError as error:  # this file is left as it was; the others are still fixed
+            typer.echo(f"mdfollow: {error.message}", err=True)
+            continue
+        removed = len(prospect.touches + prospect.notes) - len(written.touches + written.notes)
+        if removed:
+            typer.echo(f"{prospect.path}: removed {plural(removed, 'repeated touch line')}")
+    return env(ctx).load(warn=False)

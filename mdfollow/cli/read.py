@@ -100,10 +100,23 @@ def show(
 
 
 @app.command()
-def check(ctx: typer.Context) -> None:
+def check(
+    ctx: typer.Context,
+    fix_duplicates: Annotated[
+        bool,
+        typer.Option(
+            "--fix-duplicates", help="Remove touch lines that exactly repeat another (merge leftovers)."
+        ),
+    ] = False,
+) -> None:
     """Validate the whole folder; exit 1 on any error."""
     folder = env(ctx).load(warn=False)
     from mdfollow.core.check import check_folder
+
+    if fix_duplicates:
+        from mdfollow.cli.caldav import remove_repeated_touches
+
+        folder = remove_repeated_touches(ctx, folder)
 
     problems = check_folder(folder)
     for problem in problems:

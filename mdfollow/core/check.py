@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mdfollow.core.model import Problem
 from mdfollow.core.schedule import consumed_next
+from mdfollow.core.team import repeated_touches
 from mdfollow.store.folder import Folder
 
 
@@ -30,6 +31,7 @@ def check_folder(folder: Folder) -> list[Problem]:
                     f"unknown cadence {prospect.cadence!r} (known: {known})",
                 )
             )
+        problems += repeated_touches(prospect)
         if config.channels:
             for touch in prospect.touches:
                 if touch.channel not in config.channels:

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,6 +93,8 @@ class Change:
 
     keys: Mapping[str, str] = field(default_factory=dict)
     entries: Sequence[Entry] = ()
+    drop_repeats: bool = False
+    """Remove each log item whose lines repeat an earlier item's exactly (a union merge leaves them)."""
 
 
 def slugify(text: str) -> str:
@@ -374,11 +376,13 @@ def patch(path: Path, data: bytes, change: Change) -> tuple[bytes, Prospect]:
     eol = _ending(lines)
     edits = [_key_edit(shape, old, key, value) for key, value in change.keys.items()]
     edits += _entry_edits(shape, old, change.entries)
+    dropped = _repeated_items(shape, old) if change.drop_repeats else {}
+    edits += [(line - 1, end, []) for line, end in dropped.items()]
     ordered = sorted(enumerate(edits), key=lambda item: (item[1][0], item[0]), reverse=True)
     for _, (start, end, new_lines) in ordered:
         _splice(lines, start, end, new_lines, eol)
     new_data = bom + _utf8("".join(lines), f"{path}: not changed")
-    return new_data, _verify(path, old, old_problems, new_data, change)
+    return new_data, _verify(path, old, old_problems, new_data, change, dropped.keys())
 
 
 def _utf8(text: str, context: str) -> bytes:
@@ -544,15 +548,23 @@ def _last_text_line(shape: Layout) -> int:
 LogItem = tuple[dt.date, dt.time | None, str, str, str]
 
 
-def _verify(path: Path, old: Prospect, old_problems: list[Problem], data: bytes, change: Change) -> Prospect:
-    """Parse what is about to be written; refuse unless it is the old prospect plus the change."""
+def _verify(
+    path: Path,
+    old: Prospect,
+    old_problems: list[Problem],
+    data: bytes,
+    change: Change,
+    dropped: Collection[int] = (),
+) -> Prospect:
+    """Parse what is about to be written; refuse unless it is the old prospect plus the change
+    (less the `dropped` log items, by line)."""
     new, problems = parse_prospect(path, data)
     if new is None:
         raise MdfollowError(f"{path}: refused: the edit would break the file ({problems[0].message})")
     added: list[LogItem] = [
         (e.date, e.time, e.channel.lower(), e.direction, "\n".join(e.note_lines)) for e in change.entries
     ]
-    expected = sorted(_log(old) + added, key=lambda t: log_order(t[0], t[1]))
+    expected = sorted(_log(old, dropped) + added, key=lambda t: log_order(t[0], t[1]))
     same_problems = Counter(p.message for p in problems) == Counter(p.message for p in old_problems)
     if dict(new.front_matter) != {**old.front_matter, **change.keys} or _log(new) != expected:
         for problem in old_problems:  # the likely cause, which `check` names too
@@ -566,6 +578,20 @@ def _verify(path: Path, old: Prospect, old_problems: list[Problem], data: bytes,
     return new
 
 
-def _log(prospect: Prospect) -> list[LogItem]:
+def _log(prospect: Prospect, dropped: Collection[int] = ()) -> list[LogItem]:
     """Touches and notes in log order, without their line numbers (an insert shifts those)."""
-    return [(t.date, t.time, t.channel, t.direction, t.note) for t in prospect.log]
+    return [(t.date, t.time, t.channel, t.direction, t.note) for t in prospect.log if t.line not in dropped]
+
+
+def _repeated_items(shape: Layout, old: Prospect) -> dict[int, int]:
+    """Log items (1-based line → 0-based end) whose lines, continuations included, are exactly
+    those of an earlier item: the copies a union merge or a rebase can leave."""
+    seen: set[tuple[str, ...]] = set()
+    repeated: dict[int, int] = {}
+    for item in sorted(old.touches + old.notes, key=lambda t: t.line):
+        end = _item_end(shape, item.line - 1)
+        text = shape.lines[item.line - 1 : end]
+        if text in seen:
+            repeated[item.line] = end
+        seen.add(text)
+    return repeated
