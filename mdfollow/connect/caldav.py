@@ -16,6 +16,7 @@ which starts from the server's state again, finishes the push.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import ipaddress
 import netrc
@@ -181,7 +182,8 @@ def _attempt(
     today: dt.date,
     log_touch: Callable[[Prospect, Completion], Prospect],
     outcome: Outcome,
-) -> Folder:
+) -> None:
+    """One pass: REPORT, log the completions, reload if any were logged, push."""
     remote, outcome.problems, held = _report(client, url)
     broken = {problem.path.stem for problem in folder.errors}
     held |= {task.uid for task in remote if prospect_id(task.uid) in broken}
@@ -207,7 +209,6 @@ def _attempt(
     keep = {prospect.id for prospect in owned_by(folder.prospects, owner)}
     wanted = [task for task in current.values() if task.follow_up.prospect.id in keep]
     _push(client, url, push_plan(remote, wanted, held), outcome)
-    return folder
 
 
 def _current(folder: Folder, today: dt.date) -> dict[str, Task]:
@@ -221,8 +222,6 @@ def _current(folder: Folder, today: dt.date) -> dict[str, Task]:
 def _relative(prospect: Prospect, root: Path) -> Prospect:
     """The prospect with its path as seen from the root, so DESCRIPTION's `File:` is the same
     from any working folder (a cron job's, a laptop's) and a sync does not rewrite every task."""
-    import dataclasses
-
     try:
         return dataclasses.replace(prospect, path=prospect.path.relative_to(root))
     except ValueError:
