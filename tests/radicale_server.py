@@ -42,7 +42,13 @@ class Radicale:
         self.process: subprocess.Popen[bytes] | None = None
         home.mkdir(parents=True, exist_ok=True)
         (home / "users").write_text("".join(f"{u}:{p}\n" for u, p in PASSWORDS.items()))
-        calendars = {CALENDAR: {"tag": "VCALENDAR", "C:supported-calendar-component-set": "VTODO", "D:displayname": "Follow-ups"}}
+        calendars = {
+            CALENDAR: {
+                "tag": "VCALENDAR",
+                "C:supported-calendar-component-set": "VTODO",
+                "D:displayname": "Follow-ups",
+            }
+        }
         (home / "config").write_text(
             "\n".join(
                 [

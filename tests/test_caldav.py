@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -94,6 +93,13 @@ def requests_sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(DAVClient, "request", recording)
     return sent
+
+
+def one_line(result: Result) -> str:
+    """The one line a failed sync prints on stderr (no traceback, nothing else)."""
+    assert "Traceback" not in result.stdout + result.stderr
+    [line] = result.stderr.strip().splitlines()
+    return line
 
 
 def complete_on_phone(
@@ -320,10 +326,23 @@ def test_a_wrong_password_is_one_line_and_writes_nothing(
 def test_another_users_calendar_is_forbidden(team: None, sync: SyncCli, radicale: Radicale) -> None:
     result = sync(url=radicale.url("bob"))
     assert result.exit_code == 1
-    assert re.search(r"forbidden for user alice|refused", result.stderr), result
+    assert "access forbidden for user alice (403)" in one_line(result), result
 
 
 def test_a_url_that_is_not_a_calendar_says_so(team: None, sync: SyncCli, radicale: Radicale) -> None:
     result = sync(url=radicale.url("alice", "nothing-here"))
     assert result.exit_code == 1
-    assert "no calendar there" in result.stderr or "404" in result.stderr, result
+    assert "no calendar there (404): the URL must name the collection itself" in one_line(result)
+
+
+def test_a_task_done_just_before_the_prospect_moved_to_bob_is_still_logged(
+    team: None, sync: SyncCli, radicale: Radicale, folder: Path
+) -> None:
+    assert sync().exit_code == 0
+    complete_on_phone(radicale, "jane-2@mdfollow")
+    jane = folder / "jane.md"
+    jane.write_text(jane.read_text().replace("owner: Alice", "owner: bob"))
+    result = sync()
+    assert "1 touch logged" in result.stdout and "1 deleted" in result.stdout, result
+    assert "done in calendar" in jane.read_text()
+    assert tasks(radicale) == {}

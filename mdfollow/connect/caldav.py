@@ -190,7 +190,8 @@ def _attempt(
     for task in remote:
         if task.uid in held:
             outcome.problems.append(f"{task.href}: the prospect's file has errors: task left as it is")
-    current = _current(folder, today)
+    done_ids = {prospect_id(task.uid) for task in remote if task.done}
+    current = _current(folder, owner, done_ids, today)
     on_disk = {prospect.id: prospect for prospect in folder.prospects}
     logged = 0
     next_ones = {uid: task.follow_up for uid, task in current.items()}
@@ -205,16 +206,18 @@ def _attempt(
             logged += 1
     if logged:
         folder = reload()
-        current = _current(folder, today)
+        current = _current(folder, owner, done_ids, today)
     keep = {prospect.id for prospect in owned_by(folder.prospects, owner)}
     wanted = [task for task in current.values() if task.follow_up.prospect.id in keep]
     _push(client, url, push_plan(remote, wanted, held), outcome)
 
 
-def _current(folder: Folder, today: dt.date) -> dict[str, Task]:
-    """Every prospect's current follow-up as a task, by UID (everyone's: a task ticked off in
-    this calendar counts even if its prospect has moved to another owner since)."""
-    prospects = [_relative(p, folder.root) for p in folder.prospects]
+def _current(folder: Folder, owner: str | None, done_ids: set[str], today: dt.date) -> dict[str, Task]:
+    """The current follow-ups, as tasks by UID, of the owner's prospects and of those with a
+    completed task here (a task ticked off in this calendar counts even if its prospect has
+    moved to another owner since); nobody else's, so a large team's folder costs little."""
+    mine = {prospect.id for prospect in owned_by(folder.prospects, owner)}
+    prospects = [_relative(p, folder.root) for p in folder.prospects if p.id in mine or p.id in done_ids]
     tasks = wanted_tasks(schedule(prospects, today, folder.config), today, folder.config)
     return {task.uid: task for task in tasks}
 
