@@ -60,7 +60,7 @@ def caldav(
     except MdfollowError:
         raise
     except Exception as error:  # the network, the login, the server's answers: one line each
-        raise connector.explain(error, url, login, timeout) from None
+        raise connector.explain(error, url, login, timeout, password is not None) from None
     finally:
         client.close()
         if written and folder.config.git_autocommit:

@@ -303,7 +303,9 @@ def _write(client: DAVClient, method: str, href: str, body: bytes, headers: dict
         )
 
 
-def explain(error: BaseException, url: str, user: str | None, timeout: float) -> MdfollowError:
+def explain(
+    error: BaseException, url: str, user: str | None, timeout: float, has_password: bool = True
+) -> MdfollowError:
     """A failure inside the library (network, login, an answer it could not read) as one line."""
     from caldav.lib import error as dav_error
     from caldav.lib.http_sync import requests as http
@@ -318,6 +320,11 @@ def explain(error: BaseException, url: str, user: str | None, timeout: float) ->
         who = f" for user {user}" if user else " (no user: use --user, or ~/.netrc)"
         if getattr(error, "status", None) == 403:
             return MdfollowError(f"{url}: access forbidden{who} (403): is it this user's calendar?")
+        if not has_password:
+            return MdfollowError(
+                f"{url}: the server asks for a login{who} and there is no password: "
+                f"set {PASSWORD_VARIABLE}, or add the host to ~/.netrc"
+            )
         return MdfollowError(f"{url}: the server refused the login{who}: check the user and password")
     if isinstance(error, dav_error.DAVError):
         return MdfollowError(f"{url}: {_first_line(error)}")
