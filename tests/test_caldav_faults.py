@@ -87,9 +87,12 @@ def test_a_silent_server_times_out_and_says_so(folder: Path, write: WriteFile, s
 class CannedServer(ThreadingHTTPServer):
     """Answers REPORT with a canned multistatus and every write with 201, recording the writes."""
 
-    def __init__(self, listing: bytes, content_type: str = "application/xml; charset=utf-8") -> None:
-        self.listing, self.content_type = listing, content_type
+    def __init__(
+        self, listing: bytes, content_type: str = "application/xml; charset=utf-8", digest: bool = False
+    ) -> None:
+        self.listing, self.content_type, self.digest = listing, content_type, digest
         self.writes: list[tuple[str, str]] = []
+        self.logins: list[str] = []
         super().__init__(("127.0.0.1", 0), CannedHandler)
 
 
@@ -98,6 +101,14 @@ class CannedHandler(BaseHTTPRequestHandler):
 
     def do_REPORT(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        login = self.headers.get("Authorization", "").split(" ")[0]
+        self.server.logins.append(login)
+        if self.server.digest and login != "Digest":
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Digest realm="cal", nonce="abc123", qop="auth"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         self.send_response(207)
         self.send_header("Content-Type", self.server.content_type)
         self.send_header("Content-Length", str(len(self.server.listing)))
@@ -121,8 +132,10 @@ class CannedHandler(BaseHTTPRequestHandler):
 def canned() -> Iterator[Any]:
     servers: list[CannedServer] = []
 
-    def start(listing: bytes, content_type: str = "application/xml; charset=utf-8") -> CannedServer:
-        server = CannedServer(listing, content_type)
+    def start(
+        listing: bytes, content_type: str = "application/xml; charset=utf-8", digest: bool = False
+    ) -> CannedServer:
+        server = CannedServer(listing, content_type, digest)
         threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
         servers.append(server)
         return server
@@ -160,6 +173,16 @@ def test_a_malformed_item_of_ours_is_named_and_left_alone(
     assert (folder / "jane.md").read_bytes() == before
     # Bob's task is pushed; Jane's is not (her task on the server cannot be read, so it is not replaced).
     assert server.writes == [("PUT", "/alice/tasks/bob-1@mdfollow.ics")]
+
+
+def test_a_server_that_wants_digest_gets_it_after_the_first_basic_try(
+    folder: Path, write: WriteFile, canned: Any
+) -> None:
+    write("jane.md", JANE)
+    server = canned(multistatus(), digest=True)
+    result = caldav(folder, f"http://127.0.0.1:{server.server_address[1]}/alice/tasks/")
+    assert result.exit_code == 0, result
+    assert server.logins[:2] == ["Basic", ""] and server.logins[-1] == "Digest"
 
 
 def test_an_answer_that_is_not_xml_is_one_line(folder: Path, write: WriteFile, canned: Any) -> None:

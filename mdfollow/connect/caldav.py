@@ -50,8 +50,6 @@ if TYPE_CHECKING:
     from caldav.davclient import DAVClient
 
 PASSWORD_VARIABLE = "MDFOLLOW_CALDAV_PASSWORD"
-TIMEOUT = 30.0
-"""Seconds to wait for the server to answer one request."""
 ATTEMPTS = 3
 """Syncs started over after a 412, before giving up until the next run."""
 _CALENDAR = "text/calendar; charset=utf-8"
@@ -241,7 +239,7 @@ def _report(client: DAVClient, url: str) -> tuple[list[RemoteTask], list[str], s
     todos = cdav.Filter() + (cdav.CompFilter("VCALENDAR") + cdav.CompFilter("VTODO"))
     parts: list[BaseElement] = [dav.Prop() + asked, todos]
     body = str(cdav.CalendarQuery() + parts)
-    response = client.report(url, body, depth=1)
+    response = _first_request(client, lambda: client.report(url, body, depth=1))
     if response.status == 404:
         raise MdfollowError(f"{url}: no calendar there (404): the URL must name the collection itself")
     if response.status not in (200, 207):
@@ -266,6 +264,20 @@ def _report(client: DAVClient, url: str) -> tuple[list[RemoteTask], list[str], s
         if task is not None:
             tasks.append(task)
     return tasks, problems, unreadable
+
+
+def _first_request(client: DAVClient, send: Callable[[], Any]) -> Any:
+    """`send()`; when credentials sent first thing as Basic are refused, once more letting the
+    server's challenge choose the scheme (Digest, for one), as a client without them would."""
+    from caldav.lib.error import AuthorizationError
+
+    try:
+        return send()
+    except AuthorizationError as error:
+        if client.auth_type != "basic" or getattr(error, "status", 401) != 401:
+            raise
+        client.auth = client.auth_type = None
+        return send()
 
 
 def _push(client: DAVClient, url: str, plan: Push, outcome: Outcome) -> None:
