@@ -346,3 +346,24 @@ def test_a_task_done_just_before_the_prospect_moved_to_bob_is_still_logged(
     assert "1 touch logged" in result.stdout and "1 deleted" in result.stdout, result
     assert "done in calendar" in jane.read_text()
     assert tasks(radicale) == {}
+
+
+def test_a_task_done_while_its_file_is_broken_waits_for_the_fix(
+    team: None, sync: SyncCli, radicale: Radicale, folder: Path
+) -> None:
+    assert sync().exit_code == 0
+    complete_on_phone(radicale, "jane-2@mdfollow")
+    jane = folder / "jane.md"
+    good = jane.read_text()
+    jane.write_text(good.replace("company: Acme", "company: [Acme"))
+    broken = sync()
+    assert broken.exit_code == 1
+    assert "jane-2%40mdfollow.ics: the prospect's file has errors: task left as it is" in broken.stderr or (
+        "jane-2@mdfollow.ics: the prospect's file has errors: task left as it is" in broken.stderr
+    )
+    [(_, data)] = radicale.items().values()
+    assert "STATUS:COMPLETED" in data  # not deleted, not reset
+    jane.write_text(good)
+    fixed = sync()
+    assert fixed.exit_code == 0 and "1 touch logged" in fixed.stdout, fixed
+    assert set(tasks(radicale)) == {"jane-3@mdfollow"}
