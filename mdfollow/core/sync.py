@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Component
 
-from mdfollow.core.ics import PRODID, build_calendar, feed_timezone, plan
+from mdfollow.core.ics import PRODID, build_calendar, feed_timezone
 from mdfollow.core.model import Config, FollowUp
 
 OURS = "@mdfollow"
@@ -163,15 +163,20 @@ def _when(component: Component, name: str) -> object:
 
 def wanted_tasks(follow_ups: Sequence[FollowUp], today: dt.date, config: Config) -> list[Task]:
     """Every scheduled follow-up as a stored VTODO: the feed's own component (`--todo`, never
-    a digest), in a VCALENDAR of its own with the zone it uses and no METHOD (RFC 4791 §4.1)."""
+    a digest), in a VCALENDAR of its own with the zone it uses and no METHOD (RFC 4791 §4.1).
+
+    The feed's other components (a weekly follow-up hour) are not follow-ups: ticking one
+    off logs nothing, so they are not pushed.
+    """
     config = dataclasses.replace(config, calendar=dataclasses.replace(config.calendar, digest=False))
     feed = build_calendar(follow_ups, today, config, todo=True)
     zones = {str(c.get("TZID")): c for c in feed.subcomponents if c.name == "VTIMEZONE"}
-    todos = [c for c in feed.subcomponents if c.name == "VTODO"]
-    chosen = plan(follow_ups, today, config, None).follow_ups
-    assert len(chosen) == len(todos), "build_calendar makes one VTODO per planned follow-up"
+    by_uid = {task_uid(f): f for f in follow_ups}
     tasks = []
-    for follow_up, todo in zip(chosen, todos, strict=True):
+    for todo in feed.subcomponents:
+        follow_up = by_uid.get(str(todo.get("UID", ""))) if todo.name == "VTODO" else None
+        if follow_up is None:
+            continue
         stored = Calendar()
         stored.add("PRODID", PRODID)
         stored.add("VERSION", "2.0")
@@ -181,6 +186,11 @@ def wanted_tasks(follow_ups: Sequence[FollowUp], today: dt.date, config: Config)
         stored.add_component(todo)
         tasks.append(Task(str(todo["UID"]), follow_up, bytes(stored.to_ical()), task_fields(todo)))
     return tasks
+
+
+def task_uid(follow_up: FollowUp) -> str:
+    """The feed's UID of a follow-up (SPEC §5): `<id>-<touch>@mdfollow`."""
+    return f"{follow_up.prospect.id}-{follow_up.touch}{OURS}"
 
 
 def _times(todo: Component) -> list[Any]:
