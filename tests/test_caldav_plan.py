@@ -7,9 +7,15 @@ import datetime as dt
 import pytest
 from ical.calendar_stream import IcsCalendarStream
 
+from mdfollow.cli.feed import feed_builder
 from mdfollow.core import sync
-from mdfollow.core.model import Config
+from mdfollow.core.model import Config, FollowUp
 from tests.test_ics import CONFIG, TODAY, config, follow_up, validate
+
+
+def wanted(follow_ups: list[FollowUp], cfg: Config = CONFIG) -> list[sync.Task]:
+    """The tasks cut from the `--todo` feed, as `mdfollow caldav` makes them."""
+    return sync.wanted_tasks(feed_builder(True, None, False)(follow_ups, TODAY, cfg), follow_ups)
 
 
 def remote(
@@ -28,30 +34,32 @@ def remote(
     return read
 
 
+def test_a_digest_in_the_feed_is_no_follow_up_and_is_not_pushed() -> None:
+    assert wanted([follow_up()], config(digest=True)) == []
+
+
 def test_each_task_is_a_stored_object_without_method_carrying_the_feeds_vtodo() -> None:
-    [task] = sync.wanted_tasks([follow_up(due="2026-11-20")], TODAY, CONFIG)
+    [task] = wanted([follow_up(due="2026-11-20")], CONFIG)
     assert task.uid == "jane-4@mdfollow"
     assert b"METHOD" not in task.body
     [todo] = validate(task.body).todos
     assert str(todo.due) == "2026-11-30"  # overdue: on today
     assert todo.summary == "Call Jane Doe (Acme Corp) — touch #4"
-    kept = sync.wanted_tasks([follow_up(due="2026-11-20")], TODAY, config(overdue="keep"))
+    kept = wanted([follow_up(due="2026-11-20")], config(overdue="keep"))
     assert str(IcsCalendarStream.calendar_from_ics(kept[0].body.decode()).todos[0].due) == "2026-11-20"
 
 
-def test_a_timed_task_carries_its_zone_and_a_digest_setting_does_not_apply() -> None:
-    cfg = config(time=dt.time(9, 30), digest=True)
-    [task] = sync.wanted_tasks([follow_up()], TODAY, cfg)
+def test_a_timed_task_carries_its_zone() -> None:
+    cfg = config(time=dt.time(9, 30))
+    [task] = wanted([follow_up()], cfg)
     assert b"BEGIN:VTIMEZONE" in task.body and b"TZID:Europe/London" in task.body
     [todo] = validate(task.body).todos
     assert todo.dtstart == dt.datetime(2026, 12, 1, 9, 30, tzinfo=todo.dtstart.tzinfo)
 
 
 def test_push_plan_creates_updates_deletes_and_leaves_what_matches() -> None:
-    bob, cat, jane = sync.wanted_tasks(  # sorted by date, then name
-        [follow_up("jane"), follow_up("bob", name="Bob"), follow_up("cat", name="Cat")], TODAY, CONFIG
-    )
-    [old_dan] = sync.wanted_tasks([follow_up("dan", name="Dan")], TODAY, CONFIG)
+    bob, cat, jane = wanted([follow_up("jane"), follow_up("bob", name="Bob"), follow_up("cat", name="Cat")])
+    [old_dan] = wanted([follow_up("dan", name="Dan")], CONFIG)
     server = [remote(jane), remote(bob, SUMMARY="Call Bob (edited on the phone)"), remote(old_dan)]
     plan = sync.push_plan(server, [jane, bob, cat])
     assert [t.uid for t in plan.create] == ["cat-4@mdfollow"]
@@ -61,7 +69,7 @@ def test_push_plan_creates_updates_deletes_and_leaves_what_matches() -> None:
 
 
 def test_a_completed_task_still_wanted_is_rewritten_unless_held() -> None:
-    [jane] = sync.wanted_tasks([follow_up()], TODAY, CONFIG)
+    [jane] = wanted([follow_up()], CONFIG)
     done = remote(jane, done=True)
     assert [t.uid for _, t in sync.push_plan([done], [jane]).update] == ["jane-4@mdfollow"]
     held = sync.push_plan([done], [jane], held={"jane-4@mdfollow"})
@@ -69,37 +77,35 @@ def test_a_completed_task_still_wanted_is_rewritten_unless_held() -> None:
 
 
 def test_a_second_copy_of_one_uid_is_deleted() -> None:
-    [jane] = sync.wanted_tasks([follow_up()], TODAY, CONFIG)
+    [jane] = wanted([follow_up()], CONFIG)
     plan = sync.push_plan([remote(jane, href="/a.ics"), remote(jane, href="/b.ics")], [jane])
     assert [r.href for r in plan.delete] == ["/b.ics"] and plan.unchanged == 1
 
 
 def test_a_completion_is_dated_in_the_calendars_zone_with_the_suggested_channel() -> None:
-    wanted = follow_up(channel="email")
-    [jane] = sync.wanted_tasks([wanted], TODAY, CONFIG)
-    [done] = sync.completions(
-        [remote(jane, done=True)], {jane.uid: wanted}, TODAY, config(timezone="Europe/Berlin")
-    )
+    wanted_one = follow_up(channel="email")
+    [jane] = wanted([wanted_one])
+    [done] = sync.completions([remote(jane, done=True)], {jane.uid: wanted_one}, TODAY, "Europe/Berlin")
     assert (done.date, done.time, done.channel) == (dt.date(2026, 12, 1), dt.time(0, 30), "email")
-    [utc] = sync.completions([remote(jane, done=True)], {jane.uid: wanted}, TODAY, config(timezone="UTC"))
+    [utc] = sync.completions([remote(jane, done=True)], {jane.uid: wanted_one}, TODAY, "UTC")
     assert (utc.date, utc.time) == (dt.date(2026, 11, 30), dt.time(23, 30))
 
 
 def test_no_suggested_channel_is_a_call_and_no_completed_time_is_today() -> None:
-    wanted = follow_up(channel=None, reason="next")
-    [jane] = sync.wanted_tasks([wanted], TODAY, CONFIG)
+    wanted_one = follow_up(channel=None, reason="next")
+    [jane] = wanted([wanted_one])
     data = jane.body.decode().replace("STATUS:NEEDS-ACTION", "STATUS:COMPLETED")
     task = sync.read_task("/x.ics", None, data)
     assert task is not None
-    [done] = sync.completions([task], {jane.uid: wanted}, TODAY, CONFIG)
+    [done] = sync.completions([task], {jane.uid: wanted_one}, TODAY, "Europe/London")
     assert (done.date, done.time, done.channel) == (TODAY, None, "call")
 
 
 def test_a_completion_the_log_has_passed_logs_nothing() -> None:
-    [jane] = sync.wanted_tasks([follow_up()], TODAY, CONFIG)
+    [jane] = wanted([follow_up()], CONFIG)
     passed = follow_up(number=5)
-    assert sync.completions([remote(jane, done=True)], {"jane-5@mdfollow": passed}, TODAY, CONFIG) == []
-    assert sync.completions([remote(jane)], {jane.uid: follow_up()}, TODAY, CONFIG) == []
+    assert sync.completions([remote(jane, done=True)], {"jane-5@mdfollow": passed}, TODAY, None) == []
+    assert sync.completions([remote(jane)], {jane.uid: follow_up()}, TODAY, None) == []
 
 
 @pytest.mark.parametrize(
@@ -127,7 +133,7 @@ def test_an_unreadable_object_of_ours_names_its_href_and_its_uid() -> None:
 
 def test_fields_compare_equal_across_zone_spellings() -> None:
     cfg: Config = config(time=dt.time(9, 0))
-    [task] = sync.wanted_tasks([follow_up()], TODAY, cfg)
+    [task] = wanted([follow_up()], cfg)
     data = task.body.decode()
     zone = data[data.index("DTSTART;") : data.index("\r\n", data.index("DTSTART;"))]
     in_utc = data.replace(zone, "DTSTART:20261201T090000Z")  # Europe/London is UTC in winter

@@ -33,6 +33,7 @@ def caldav(
 ) -> None:
     """Sync with a CalDAV calendar: tasks ticked off there become touches, then it holds
     exactly one task per current follow-up. Password: $MDFOLLOW_CALDAV_PASSWORD, else ~/.netrc."""
+    from mdfollow.cli.feed import feed_builder
     from mdfollow.connect import caldav as connector
     from mdfollow.core.model import when_text
     from mdfollow.core.sync import DONE_NOTE
@@ -52,11 +53,10 @@ def caldav(
         typer.echo(f"{prospect.path}: logged {completion.channel} {when}: {DONE_NOTE}")
         return result
 
+    target = connector.Target(url, owner, settings.today, feed_builder(todo=True, days=None, digest=False))
     client = connector.connect(url, login, password, timeout)
     try:
-        outcome = connector.sync(
-            folder, lambda: settings.load(warn=False), client, url, owner, settings.today, log_touch
-        )
+        outcome = connector.sync(folder, lambda: settings.load(warn=False), client, target, log_touch)
     except MdfollowError:
         raise
     except Exception as error:  # the network, the login, the server's answers: one line each

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from mdfollow.core.errors import MdfollowError
+from mdfollow.core.ics import feed_timezone
 from mdfollow.core.model import Prospect
 from mdfollow.core.schedule import schedule
 from mdfollow.core.sync import (
@@ -48,6 +49,8 @@ from mdfollow.store.folder import Folder
 
 if TYPE_CHECKING:
     from caldav.davclient import DAVClient
+
+    from mdfollow.live.feed import Build
 
 PASSWORD_VARIABLE = "MDFOLLOW_CALDAV_PASSWORD"
 ATTEMPTS = 3
@@ -144,13 +147,22 @@ def _local(host: str) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class Target:
+    """What one sync works on: the collection, whose follow-ups, on what day, and how the
+    feed is built (the `--todo` feed of `mdfollow ics`, which the tasks are cut from)."""
+
+    url: str
+    owner: str | None
+    today: dt.date
+    build: Build
+
+
 def sync(
     folder: Folder,
     reload: Callable[[], Folder],
     client: DAVClient,
-    url: str,
-    owner: str | None,
-    today: dt.date,
+    target: Target,
     log_touch: Callable[[Prospect, Completion], Prospect],
 ) -> Outcome:
     """Pull, then push; started over (up to `ATTEMPTS` times) when the server's tasks change under it.
@@ -159,9 +171,10 @@ def sync(
     `reload` loads the folder again after touches were logged.
     """
     outcome = Outcome()
+    url = target.url
     for _ in range(ATTEMPTS):
         try:
-            _attempt(folder, reload, client, url, owner, today, log_touch, outcome)
+            _attempt(folder, reload, client, target, log_touch, outcome)
             return outcome
         except Conflict:
             folder = reload()
@@ -175,13 +188,12 @@ def _attempt(
     folder: Folder,
     reload: Callable[[], Folder],
     client: DAVClient,
-    url: str,
-    owner: str | None,
-    today: dt.date,
+    target: Target,
     log_touch: Callable[[Prospect, Completion], Prospect],
     outcome: Outcome,
 ) -> None:
     """One pass: REPORT, log the completions, reload if any were logged, push."""
+    url, owner, today = target.url, target.owner, target.today
     remote, outcome.problems, held = _report(client, url)
     broken = {problem.path.stem for problem in folder.errors}
     held |= {task.uid for task in remote if prospect_id(task.uid) in broken}
@@ -189,11 +201,12 @@ def _attempt(
         if task.uid in held:
             outcome.problems.append(f"{task.href}: the prospect's file has errors: task left as it is")
     done_ids = {prospect_id(task.uid) for task in remote if task.done}
-    current = _current(folder, owner, done_ids, today)
+    current = _current(folder, target, done_ids)
     on_disk = {prospect.id: prospect for prospect in folder.prospects}
     logged = 0
     next_ones = {uid: task.follow_up for uid, task in current.items()}
-    for completion in completions((t for t in remote if t.uid not in held), next_ones, today, folder.config):
+    zone = feed_timezone(folder.config.calendar)
+    for completion in completions((t for t in remote if t.uid not in held), next_ones, today, zone):
         try:
             log_touch(on_disk[completion.follow_up.prospect.id], completion)
         except MdfollowError as error:
@@ -204,19 +217,23 @@ def _attempt(
             logged += 1
     if logged:
         folder = reload()
-        current = _current(folder, owner, done_ids, today)
+        current = _current(folder, target, done_ids)
     keep = {prospect.id for prospect in owned_by(folder.prospects, owner)}
     wanted = [task for task in current.values() if task.follow_up.prospect.id in keep]
     _push(client, url, push_plan(remote, wanted, held), outcome)
 
 
-def _current(folder: Folder, owner: str | None, done_ids: set[str], today: dt.date) -> dict[str, Task]:
+def _current(folder: Folder, target: Target, done_ids: set[str]) -> dict[str, Task]:
     """The current follow-ups, as tasks by UID, of the owner's prospects and of those with a
     completed task here (a task ticked off in this calendar counts even if its prospect has
     moved to another owner since); nobody else's, so a large team's folder costs little."""
-    mine = {prospect.id for prospect in owned_by(folder.prospects, owner)}
+    mine = {prospect.id for prospect in owned_by(folder.prospects, target.owner)}
     prospects = [_relative(p, folder.root) for p in folder.prospects if p.id in mine or p.id in done_ids]
-    tasks = wanted_tasks(schedule(prospects, today, folder.config), today, folder.config)
+    follow_ups = schedule(prospects, target.today, folder.config)
+    config = dataclasses.replace(
+        folder.config, calendar=dataclasses.replace(folder.config.calendar, digest=False)
+    )
+    tasks = wanted_tasks(target.build(follow_ups, target.today, config), follow_ups)
     return {task.uid: task for task in tasks}
 
 

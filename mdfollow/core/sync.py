@@ -1,27 +1,26 @@
 """The decisions of `mdfollow caldav` (SPEC §10), apart from the network and the disk.
 
 A sync reads every VTODO of one collection, then: `completions` says which ticked-off
-tasks become touches; `wanted_tasks` turns the follow-ups into the objects the
-collection should hold (built by the feed's own `build_calendar`, so they carry the
-feed's UID, SUMMARY, DESCRIPTION and DUE); `push_plan` says what to create, update and
+tasks become touches; `wanted_tasks` cuts the objects the collection should hold out of
+the feed itself (built with `--todo`, so they carry the feed's UID, SUMMARY, DESCRIPTION
+and DUE, and whatever placement the feed's planner gives them); `push_plan` says what to create, update and
 delete so that it holds exactly those. Ours are the tasks whose UID ends in
 `@mdfollow`; nothing decided here ever touches another.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Component
 
-from mdfollow.core.ics import PRODID, build_calendar, feed_timezone
-from mdfollow.core.model import Config, FollowUp
+from mdfollow.core.ics import PRODID
+from mdfollow.core.model import FollowUp
 
 OURS = "@mdfollow"
 DONE_NOTE = "done in calendar"
@@ -161,19 +160,18 @@ def _when(component: Component, name: str) -> object:
     return value
 
 
-def wanted_tasks(follow_ups: Sequence[FollowUp], today: dt.date, config: Config) -> list[Task]:
-    """Every scheduled follow-up as a stored VTODO: the feed's own component (`--todo`, never
-    a digest), in a VCALENDAR of its own with the zone it uses and no METHOD (RFC 4791 §4.1).
+def wanted_tasks(feed: bytes, follow_ups: Iterable[FollowUp]) -> list[Task]:
+    """The follow-ups' VTODOs in `feed` (built by the feed's own builder with `--todo`), each as
+    a stored object: a VCALENDAR of its own with the zone it uses and no METHOD (RFC 4791 §4.1).
 
-    The feed's other components (a weekly follow-up hour) are not follow-ups: ticking one
-    off logs nothing, so they are not pushed.
+    The feed's other components (a digest, a weekly follow-up hour) are not follow-ups:
+    ticking one off logs nothing, so they are not pushed.
     """
-    config = dataclasses.replace(config, calendar=dataclasses.replace(config.calendar, digest=False))
-    feed = build_calendar(follow_ups, today, config, todo=True)
-    zones = {str(c.get("TZID")): c for c in feed.subcomponents if c.name == "VTIMEZONE"}
+    parsed = Calendar.from_ical(feed)
+    zones = {str(c.get("TZID")): c for c in parsed.subcomponents if c.name == "VTIMEZONE"}
     by_uid = {task_uid(f): f for f in follow_ups}
     tasks = []
-    for todo in feed.subcomponents:
+    for todo in parsed.subcomponents:
         follow_up = by_uid.get(str(todo.get("UID", ""))) if todo.name == "VTODO" else None
         if follow_up is None:
             continue
@@ -199,15 +197,14 @@ def _times(todo: Component) -> list[Any]:
 
 
 def completions(
-    remote: Iterable[RemoteTask], current: Mapping[str, FollowUp], today: dt.date, config: Config
+    remote: Iterable[RemoteTask], current: Mapping[str, FollowUp], today: dt.date, zone: str | None
 ) -> list[Completion]:
     """The touches to log: one per completed task that is still the prospect's next follow-up.
 
     A task whose follow-up the log has passed (a touch logged by hand, or by an earlier
     sync) is no longer in `current` and logs nothing: a follow-up done on the phone and
-    logged by hand the same day is logged once.
+    logged by hand the same day is logged once. `zone` is the calendar's (`feed_timezone`).
     """
-    zone = feed_timezone(config.calendar)
     found = []
     for task in remote:
         follow_up = current.get(task.uid)
