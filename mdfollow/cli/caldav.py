@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 @app.command()
 def caldav(
     ctx: typer.Context,
-    url: Annotated[str, typer.Argument(help="The calendar collection's URL (not the server's).")],
+    url: Annotated[
+        str, typer.Argument(metavar="URL", help="The calendar collection's URL (not the server's).")
+    ],
     owner: OwnerOption = None,
     user: Annotated[
         str | None,
