@@ -142,12 +142,20 @@ def test_push_puts_the_owners_follow_ups_as_the_feed_has_them(
 
 
 def test_a_second_sync_sends_one_report_and_no_write(
-    team: None, sync: SyncCli, radicale: Radicale, requests_sent: list[str]
+    team: None, sync: SyncCli, radicale: Radicale, requests_sent: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import icalendar
+
     assert sync().exit_code == 0
     before = etags(radicale)
     requests_sent.clear()
+    parsed: list[object] = []
+    original = icalendar.Calendar.from_ical
+    monkeypatch.setattr(
+        icalendar.Calendar, "from_ical", lambda *a, **k: parsed.append(a) or original(*a, **k)
+    )
     again = sync()
+    assert parsed == []  # Radicale gave back our lines: nothing to parse
     assert again.exit_code == 0, again
     assert requests_sent == ["REPORT"]
     assert etags(radicale) == before

@@ -138,4 +138,4 @@ def test_fields_compare_equal_across_zone_spellings() -> None:
     zone = data[data.index("DTSTART;") : data.index("\r\n", data.index("DTSTART;"))]
     in_utc = data.replace(zone, "DTSTART:20261201T090000Z")  # Europe/London is UTC in winter
     read = sync.read_task("/x.ics", None, in_utc)
-    assert read is not None and read.fields == task.fields
+    assert read is not None and read.fields == task.fields()

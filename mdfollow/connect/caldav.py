@@ -35,6 +35,7 @@ from mdfollow.core.schedule import schedule
 from mdfollow.core.sync import (
     BadItem,
     Completion,
+    Lines,
     Push,
     RemoteTask,
     Task,
@@ -194,14 +195,15 @@ def _attempt(
 ) -> None:
     """One pass: REPORT, log the completions, reload if any were logged, push."""
     url, owner, today = target.url, target.owner, target.today
-    remote, outcome.problems, held = _report(client, url)
+    current = _current(folder, target)
+    remote, outcome.problems, held = _report(client, url, {uid: task.lines for uid, task in current.items()})
     broken = {problem.path.stem for problem in folder.errors}
     held |= {task.uid for task in remote if prospect_id(task.uid) in broken}
     for task in remote:
         if task.uid in held:
             outcome.problems.append(f"{task.href}: the prospect's file has errors: task left as it is")
-    done_ids = {prospect_id(task.uid) for task in remote if task.done}
-    current = _current(folder, target, done_ids)
+    done_elsewhere = {prospect_id(t.uid) for t in remote if t.done and t.uid not in current}
+    current |= _current(folder, target, done_elsewhere)
     on_disk = {prospect.id: prospect for prospect in folder.prospects}
     logged = 0
     next_ones = {uid: task.follow_up for uid, task in current.items()}
@@ -217,19 +219,23 @@ def _attempt(
             logged += 1
     if logged:
         folder = reload()
-        current = _current(folder, target, done_ids)
+        current = _current(folder, target) | _current(folder, target, done_elsewhere)
     keep = {prospect.id for prospect in owned_by(folder.prospects, owner)}
     wanted = [task for task in current.values() if task.follow_up.prospect.id in keep]
     _push(client, url, push_plan(remote, wanted, held), outcome)
 
 
-def _current(folder: Folder, target: Target, done_ids: set[str]) -> dict[str, Task]:
-    """The current follow-ups, as tasks by UID, of the owner's prospects and of those with a
-    completed task here (a task ticked off in this calendar counts even if its prospect has
-    moved to another owner since); nobody else's, so a large team's folder costs little."""
-    mine = {prospect.id for prospect in owned_by(folder.prospects, target.owner)}
-    prospects = [_relative(p, folder.root) for p in folder.prospects if p.id in mine or p.id in done_ids]
-    follow_ups = schedule(prospects, target.today, folder.config)
+def _current(folder: Folder, target: Target, ids: set[str] | None = None) -> dict[str, Task]:
+    """The current follow-ups, as tasks by UID, of the owner's prospects, or of the prospects
+    `ids` (those with a completed task here that have moved to another owner since: their
+    completion still counts). Nobody else's are built, so a large team's folder costs little."""
+    if ids is None:
+        chosen = owned_by(folder.prospects, target.owner)
+    elif not ids:
+        return {}
+    else:
+        chosen = tuple(p for p in folder.prospects if p.id in ids)
+    follow_ups = schedule([_relative(p, folder.root) for p in chosen], target.today, folder.config)
     config = dataclasses.replace(
         folder.config, calendar=dataclasses.replace(folder.config.calendar, digest=False)
     )
@@ -246,9 +252,12 @@ def _relative(prospect: Prospect, root: Path) -> Prospect:
         return prospect
 
 
-def _report(client: DAVClient, url: str) -> tuple[list[RemoteTask], list[str], set[str]]:
+def _report(
+    client: DAVClient, url: str, wanted: Mapping[str, Lines]
+) -> tuple[list[RemoteTask], list[str], set[str]]:
     """Our tasks in the collection, from one calendar-query REPORT; unreadable ones as problems,
-    with the UIDs they seem to carry (their follow-ups are then left alone)."""
+    with the UIDs they seem to carry (their follow-ups are then left alone). A task exactly as
+    `wanted` is not parsed."""
     from caldav.elements import cdav, dav
     from caldav.elements.base import BaseElement
 
@@ -273,7 +282,7 @@ def _report(client: DAVClient, url: str) -> tuple[list[RemoteTask], list[str], s
             continue
         href = urljoin(url, result.href)
         try:
-            task = read_task(href, result.etag, result.calendar_data)
+            task = read_task(href, result.etag, result.calendar_data, wanted)
         except BadItem as bad:
             problems.append(f"{bad} (left as it is)")
             unreadable |= {bad.uid} if bad.uid else set()

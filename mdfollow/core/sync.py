@@ -14,7 +14,6 @@ import datetime as dt
 import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Component
@@ -42,6 +41,10 @@ class BadItem(ValueError):
 _UID_LINE = re.compile(r"^UID:(.*@mdfollow)[ \t]*\r?$", re.MULTILINE)
 
 
+Lines = tuple[str, ...]
+"""A VTODO's content lines, unfolded and sorted: equal when a server only reordered or refolded."""
+
+
 @dataclass(frozen=True, slots=True)
 class RemoteTask:
     """One of our VTODOs as the server holds it."""
@@ -52,7 +55,9 @@ class RemoteTask:
     done: bool
     """STATUS:COMPLETED."""
     completed: dt.datetime | dt.date | None
-    fields: TaskFields
+    lines: Lines
+    fields: TaskFields | None
+    """None when `lines` are exactly those of the task we want: nothing to compare then."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +67,12 @@ class Task:
     uid: str
     follow_up: FollowUp
     body: bytes
-    fields: TaskFields
+    lines: Lines
+
+    def fields(self) -> TaskFields:
+        """What the server's copy must show; parsed only when its lines differ from ours."""
+        [todo] = Calendar.from_ical(self.body).walk("VTODO")
+        return task_fields(todo)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,14 +109,22 @@ def prospect_id(uid: str) -> str:
     return uid.removesuffix(OURS).rpartition("-")[0]
 
 
-def read_task(href: str, etag: str | None, data: str) -> RemoteTask | None:
+def read_task(
+    href: str, etag: str | None, data: str, wanted: Mapping[str, Lines] | None = None
+) -> RemoteTask | None:
     """The server's object at `href` as one of our tasks; None when it is not ours.
 
     Objects that do not mention `@mdfollow` are not parsed at all, so thousands of
-    someone else's items cost little. One of ours that cannot be read raises `BadItem`.
+    someone else's items cost little, and neither is one whose lines are exactly those of
+    the task `wanted` for its UID (an unchanged sync parses nothing). One of ours that
+    cannot be read raises `BadItem`.
     """
     if OURS not in data:
         return None
+    lines = vtodo_lines(data)
+    uid = next((line[4:] for line in lines if line.startswith("UID:")), "")
+    if wanted is not None and is_ours(uid) and wanted.get(uid) == lines:
+        return RemoteTask(href, etag, uid, False, None, lines, None)
     try:
         calendar = Calendar.from_ical(data)
         todos = [c for c in calendar.walk("VTODO") if isinstance(c, Component)]
@@ -125,7 +143,22 @@ def read_task(href: str, etag: str | None, data: str) -> RemoteTask | None:
         raise BadItem(message, seen[1] if seen else None) from None
     if not isinstance(completed, dt.date):
         completed = None
-    return RemoteTask(href, etag, uid, status == "COMPLETED", completed, fields)
+    return RemoteTask(href, etag, uid, status == "COMPLETED", completed, lines, fields)
+
+
+def vtodo_lines(text: str) -> Lines:
+    """The first VTODO's content lines (its alarms' included), unfolded and sorted."""
+    unfolded = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n ", "").replace("\n\t", "")
+    found: list[str] = []
+    inside = False
+    for line in unfolded.split("\n"):
+        if line == "BEGIN:VTODO":
+            inside = True
+        if inside:
+            found.append(line)
+            if line == "END:VTODO":
+                break
+    return tuple(sorted(found))
 
 
 def _reason(error: Exception) -> str:
@@ -164,36 +197,53 @@ def wanted_tasks(feed: bytes, follow_ups: Iterable[FollowUp]) -> list[Task]:
     """The follow-ups' VTODOs in `feed` (built by the feed's own builder with `--todo`), each as
     a stored object: a VCALENDAR of its own with the zone it uses and no METHOD (RFC 4791 §4.1).
 
-    The feed's other components (a digest, a weekly follow-up hour) are not follow-ups:
+    The components are cut out of the feed's text as they are, not re-serialised. The
+    feed's other components (a digest, a weekly follow-up hour) are not follow-ups:
     ticking one off logs nothing, so they are not pushed.
     """
-    parsed = Calendar.from_ical(feed)
-    zones = {str(c.get("TZID")): c for c in parsed.subcomponents if c.name == "VTIMEZONE"}
     by_uid = {task_uid(f): f for f in follow_ups}
+    zones: dict[str, str] = {}
+    todos: list[str] = []
+    for kind, text in _top_components(feed.decode("utf-8")):
+        if kind == "VTIMEZONE":
+            found = re.search(r"^TZID:(.*)$", text.replace("\r\n ", ""), re.MULTILINE)
+            zones[found[1].strip() if found else ""] = text
+        elif kind == "VTODO":
+            todos.append(text)
     tasks = []
-    for todo in parsed.subcomponents:
-        follow_up = by_uid.get(str(todo.get("UID", ""))) if todo.name == "VTODO" else None
+    for text in todos:
+        lines = vtodo_lines(text)
+        uid = next((line[4:] for line in lines if line.startswith("UID:")), "")
+        follow_up = by_uid.get(uid)
         if follow_up is None:
             continue
-        stored = Calendar()
-        stored.add("PRODID", PRODID)
-        stored.add("VERSION", "2.0")
-        for key in sorted({str(p.params["TZID"]) for p in _times(todo) if "TZID" in p.params}):
-            if key in zones:
-                stored.add_component(zones[key])
-        stored.add_component(todo)
-        tasks.append(Task(str(todo["UID"]), follow_up, bytes(stored.to_ical()), task_fields(todo)))
+        used = sorted({m[1] for line in lines for m in re.finditer(r";TZID=([^;:]+)", line.split(":", 1)[0])})
+        body = _HEADER + "".join(zones[key] for key in used if key in zones) + text + "END:VCALENDAR\r\n"
+        tasks.append(Task(uid, follow_up, body.encode("utf-8"), lines))
     return tasks
+
+
+_HEADER = f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:{PRODID}\r\n"
+
+
+def _top_components(feed: str) -> Iterable[tuple[str, str]]:
+    """(name, text) of each component directly inside the VCALENDAR, text CRLF-terminated."""
+    name: str | None = None
+    start = 0
+    position = 0
+    for bare in feed.split("\r\n"):
+        line = bare + "\r\n"
+        if name is None and bare.startswith("BEGIN:") and bare != "BEGIN:VCALENDAR":
+            name, start = bare[6:], position
+        position += len(line)
+        if name is not None and bare == f"END:{name}":
+            yield name, feed[start:position]
+            name = None
 
 
 def task_uid(follow_up: FollowUp) -> str:
     """The feed's UID of a follow-up (SPEC §5): `<id>-<touch>@mdfollow`."""
     return f"{follow_up.prospect.id}-{follow_up.touch}{OURS}"
-
-
-def _times(todo: Component) -> list[Any]:
-    """DTSTART and DUE, whose TZID names the VTIMEZONE the stored object needs."""
-    return [todo[name] for name in ("DTSTART", "DUE") if name in todo]
 
 
 def completions(
@@ -253,7 +303,7 @@ def push_plan(remote: Iterable[RemoteTask], wanted: Iterable[Task], held: Collec
         present = on_server.pop(task.uid, None)
         if present is None:
             create.append(task)
-        elif present.fields != task.fields:
+        elif present.lines != task.lines and present.fields != task.fields():
             update.append((present, task))
         else:
             unchanged += 1
