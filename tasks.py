@@ -2,7 +2,8 @@
 
 python3 tasks.py demo    # set up .venv if needed, show who is due in examples/
 python3 tasks.py test    # set up .venv if needed, run the test suite
-python3 tasks.py lint    # ruff and mypy
+python3 tasks.py lint    # ruff, mypy and the layer contracts
+python3 tasks.py lowest  # the test suite on the lowest versions pyproject allows (CI runs it)
 python3 tasks.py bench   # time the commands on generated folders of 1k and 10k prospects
 python3 tasks.py docs    # regenerate docs/commands.md from the CLI's own --help
 """
@@ -31,7 +32,7 @@ def setup() -> None:
         return
     print("Installing mdfollow and its test tools into .venv ...", file=sys.stderr)
     pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    run(*pip, "-e", ".[test]")
+    run(*pip, "-e", ".[test,lint]")
     STAMP.write_bytes(pyproject)
 
 
@@ -39,6 +40,27 @@ def run(*command: str) -> None:
     result = subprocess.run(command, cwd=ROOT)
     if result.returncode:
         sys.exit(result.returncode)
+
+
+LOWEST = ROOT / ".venv-lowest"
+
+
+def run_on_lowest_versions(*pytest_args: str) -> None:
+    """The suite with every direct dependency at its lower bound, so those bounds stay true.
+
+    uv (from PyPI, into .venv) resolves `--resolution lowest-direct`; pip has no such mode.
+    The command reference is left out: it pins the help text of the newest typer.
+    """
+    run(str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "uv")
+    uv = str(BIN / "uv")
+    lowest_bin = LOWEST / ("Scripts" if os.name == "nt" else "bin")
+    run(uv, "venv", "--quiet", "--allow-existing", "--python", sys.executable, str(LOWEST))
+    env = {**os.environ, "VIRTUAL_ENV": str(LOWEST)}
+    install = [uv, "pip", "install", "--quiet", "--resolution", "lowest-direct", "-e", ".[test]"]
+    if subprocess.run(install, cwd=ROOT, env=env).returncode:
+        sys.exit("could not install the lowest versions")
+    deselect = ["--deselect", "tests/test_docs.py::test_command_reference_is_current"]
+    run(str(lowest_bin / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", *deselect, *pytest_args)
 
 
 COMMANDS_DOC = ROOT / "docs" / "commands.md"
@@ -86,6 +108,9 @@ def main(task: str, *args: str) -> None:
         run(python, "-m", "ruff", "check", "mdfollow", "tests", "bench", "tasks.py")
         run(python, "-m", "ruff", "format", "--check", "mdfollow", "tests", "bench", "tasks.py")
         run(python, "-m", "mypy")
+        run(str(BIN / "lint-imports"))
+    elif task == "lowest":
+        run_on_lowest_versions(*args)
     elif task == "bench":
         run(python, "bench/run.py", *args)
     elif task == "docs":

@@ -165,7 +165,9 @@ def test_check_reports_everything_and_exits_1(folder: Path, write: WriteFile, ru
 
 def test_check_passes_on_warnings_only(write: WriteFile, run: RunCli) -> None:
     write("a.md", "---\nname: A\nstatus: dnc\nnext: 2026-12-01\n---\n")
-    assert run("check").exit_code == 0
+    result = run("check")
+    assert result.exit_code == 0
+    assert "a.md:4: warning: status is dnc (do not contact): next is ignored" in result.stdout + result.stderr
 
 
 def test_bad_files_warn_but_every_good_prospect_is_listed(write: WriteFile, run: RunCli) -> None:

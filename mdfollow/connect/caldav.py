@@ -22,7 +22,7 @@ import ipaddress
 import netrc
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,7 +30,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from mdfollow.core.errors import MdfollowError
 from mdfollow.core.ics import feed_timezone
-from mdfollow.core.model import Prospect
+from mdfollow.core.model import Config, FollowUp, Prospect
 from mdfollow.core.schedule import schedule
 from mdfollow.core.sync import (
     BadItem,
@@ -51,7 +51,8 @@ from mdfollow.store.folder import Folder
 if TYPE_CHECKING:
     from caldav.davclient import DAVClient
 
-    from mdfollow.live.feed import Build
+Build = Callable[[Sequence[FollowUp], dt.date, Config], bytes]
+"""Follow-ups → the `--todo` feed's bytes (`mdfollow.cli.feed.feed_builder`'s build)."""
 
 PASSWORD_VARIABLE = "MDFOLLOW_CALDAV_PASSWORD"
 ATTEMPTS = 3

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from mdfollow.core.model import Problem
+from collections.abc import Sequence
+from typing import Protocol
+
+from mdfollow.core.model import Config, Problem, Prospect
 from mdfollow.core.schedule import consumed_next
 from mdfollow.core.team import repeated_touches
-from mdfollow.store.folder import Folder
 
 
-def check_folder(folder: Folder) -> list[Problem]:
+class Loaded(Protocol):
+    """What a folder load gives the check (store.folder.Folder): the core never loads files itself."""
+
+    @property
+    def config(self) -> Config: ...
+    @property
+    def prospects(self) -> Sequence[Prospect]: ...
+    @property
+    def problems(self) -> Sequence[Problem]: ...
+
+
+def check_folder(folder: Loaded) -> list[Problem]:
     """Every problem in the folder, in path and line order: load problems plus lint."""
     config = folder.config
     problems = list(folder.problems)

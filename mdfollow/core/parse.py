@@ -21,7 +21,7 @@ _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _Loader(_Base):  # type: ignore[misc]
-    """YAML with the 1.2 surprises removed: only true/false are booleans, dates
+    """YAML with the YAML 1.1 surprises removed: only true/false are booleans, dates
     stay text (mdfollow checks them itself), and `0123` or `1:30` stay text."""
 
 
