@@ -274,7 +274,9 @@ def _report(
     try:
         results = response.parse_calendar_query()
     except Exception as error:  # lxml and caldav raise several types for one thing: a bad answer
-        raise MdfollowError(f"{url}: the server's answer is not a calendar listing ({error})") from None
+        raise MdfollowError(
+            f"{url}: the server's answer is not a calendar listing ({_first_line(error)})"
+        ) from None
     tasks: list[RemoteTask] = []
     problems: list[str] = []
     unreadable: set[str] = set()
