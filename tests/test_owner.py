@@ -126,3 +126,27 @@ def test_serve_answers_each_owners_feed(team: None, folder: Path, tmp_path: Path
             errors = process.stderr.read().decode() if process.stderr else ""
     assert code == 0, errors
     assert "Traceback" not in errors
+
+
+def test_an_owner_feed_keeps_its_last_modified_while_its_bytes_stay_the_same() -> None:
+    from mdfollow.live.serve import FeedServer, FeedState
+
+    clock = iter(range(1_800_000_000, 1_800_000_100))
+    state = FeedState(clock=lambda: float(next(clock)))
+    assert state.owner("alice") is None  # before the first build: 503, as for the whole feed
+    feeds = {"alice": b"A1", "bob": b"B1"}
+    state.publish_owners(lambda name: feeds.get(name.casefold(), b"empty"))
+    first = state.owner("Alice")
+    assert first is not None and first.body == b"A1"
+    assert state.owner("alice") is first  # one build per rebuild, whatever the case
+    feeds["bob"] = b"B2"
+    state.publish_owners(lambda name: feeds.get(name.casefold(), b"empty"))
+    again = state.owner("alice")
+    assert again is not None and (again.etag, again.modified) == (first.etag, first.modified)
+    bob = state.owner("bob")
+    assert bob is not None and bob.body == b"B2"
+    server = FeedServer.__new__(FeedServer)
+    server.token = "t0k"
+    assert server.owner_in_path("/t0k/owners/Jos%C3%A9.ics") == "José"
+    assert server.owner_in_path("/owners/alice.ics") is None
+    assert server.owner_in_path("/t0k/owners/a%2Fb.ics") is None
