@@ -375,3 +375,18 @@ def test_a_task_done_while_its_file_is_broken_waits_for_the_fix(
     fixed = sync()
     assert fixed.exit_code == 0 and "1 touch logged" in fixed.stdout, fixed
     assert set(tasks(radicale)) == {"jane-3@mdfollow"}
+
+
+def test_a_task_edited_on_the_phone_is_put_back_as_the_feed_has_it(
+    team: None, sync: SyncCli, radicale: Radicale
+) -> None:
+    assert sync().exit_code == 0
+    [(href, (etag, data))] = radicale.items().items()
+    edited = data.replace("DUE;VALUE=DATE:20261130", "DUE;VALUE=DATE:20270101").replace(
+        "STATUS:NEEDS-ACTION", "STATUS:CANCELLED"
+    )
+    assert edited != data and radicale.put("alice", href, edited, {"If-Match": etag}) == 204
+    result = sync()
+    assert "0 touches logged, 0 created, 1 updated" in result.stdout, result
+    task = tasks(radicale)["jane-2@mdfollow"]
+    assert str(task.due) == TODAY and task.status.value == "NEEDS-ACTION"
