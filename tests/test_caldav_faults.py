@@ -93,6 +93,7 @@ class CannedServer(ThreadingHTTPServer):
         self.listing, self.content_type, self.digest = listing, content_type, digest
         self.writes: list[tuple[str, str]] = []
         self.logins: list[str] = []
+        self.always_412 = False
         super().__init__(("127.0.0.1", 0), CannedHandler)
 
 
@@ -118,7 +119,7 @@ class CannedHandler(BaseHTTPRequestHandler):
     def do_PUT(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self.server.writes.append((self.command, self.path))
-        self.send_response(201)
+        self.send_response(412 if self.server.always_412 else 201)
         self.send_header("Content-Length", "0")
         self.end_headers()
 
@@ -274,3 +275,14 @@ def test_a_password_in_the_url_is_never_shown_nor_used(
     )
     assert "there is no password: set MDFOLLOW_CALDAV_PASSWORD" in one_line_failure(with_user)
     assert PASSWORDS["alice"] not in with_user.stderr
+
+
+def test_a_calendar_that_keeps_changing_gives_up_after_three_tries(
+    folder: Path, write: WriteFile, canned: Any
+) -> None:
+    write("jane.md", JANE)
+    server = canned(multistatus())
+    server.always_412 = True
+    line = one_line_failure(caldav(folder, f"http://127.0.0.1:{server.server_address[1]}/alice/tasks/"))
+    assert "the calendar kept changing during the sync (3 tries)" in line and "run it again" in line
+    assert len(server.writes) == 3
