@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from ical.calendar_stream import IcsCalendarStream
@@ -15,7 +16,8 @@ from tests.test_ics import CONFIG, TODAY, config, follow_up, validate
 
 def wanted(follow_ups: list[FollowUp], cfg: Config = CONFIG) -> list[sync.Task]:
     """The tasks cut from the `--todo` feed, as `mdfollow caldav` makes them."""
-    return sync.wanted_tasks(feed_builder(True, None, False)(follow_ups, TODAY, cfg), follow_ups)
+    build = feed_builder(Path("prospects"), True, None, False, local_zone=None)
+    return sync.wanted_tasks(build(follow_ups, TODAY, cfg), follow_ups)
 
 
 def remote(

@@ -6,20 +6,24 @@ import datetime as dt
 import difflib
 import fcntl
 import os
+import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from mdfollow.core.change import Change, Entry
 from mdfollow.core.errors import MdfollowError
 from mdfollow.core.parse import BOM, parse_prospect
-from mdfollow.store import edit
-from mdfollow.store.atomic import write_atomic
-from mdfollow.store.edit import Change, Entry, create_prospect, edit_prospect, patch, slugify, yaml_value
+from mdfollow.core.patch import patch
+from mdfollow.core.slug import SLUG_MAX, slugify
+from mdfollow.core.yaml_text import yaml_list, yaml_value
+from mdfollow.store import atomic, edit
+from mdfollow.store.edit import create_prospect, edit_prospect
 from mdfollow.store.folder import load_folder
 
 DAY = dt.date(2026, 11, 30)
@@ -84,7 +88,7 @@ def test_yaml_value_is_plain_only_when_unambiguous(value: str, written: str) -> 
 @settings(max_examples=150)
 @given(st.text())
 def test_any_text_reads_back_exactly_from_a_front_matter_value(value: str) -> None:
-    data = f"---\nname: X\nx-note: {yaml_value(value)}\nx-list: {edit.yaml_list([value, value])}\n---\n"
+    data = f"---\nname: X\nx-note: {yaml_value(value)}\nx-list: {yaml_list([value, value])}\n---\n"
     prospect, problems = parse_prospect(Path("x.md"), data.encode())
     assert prospect is not None, problems
     assert prospect.front_matter["x-note"] == value
@@ -323,6 +327,8 @@ def test_random_edits_change_only_what_they_mean_to(file: tuple[bytes, str], cha
     before, eol = file
     old, _ = parse_prospect(Path("p.md"), before)
     assert old is not None
+    logged = {(t.date, t.time, t.channel, t.direction, t.note) for t in old.touches}
+    assume(not any(e.item in logged for e in change.entries))  # a touch logged twice is refused
     after, new = patch(Path("p.md"), before, change)
     reparsed, _ = parse_prospect(Path("p.md"), after)
     assert reparsed == new
@@ -369,10 +375,10 @@ def test_a_refused_or_failed_write_leaves_the_file_and_folder_as_they_were(
     assert path.read_bytes() == bad
     path.write_bytes(JANE)
 
-    def crash(source: str, target: str) -> None:
+    def crash(descriptor: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(os, "replace", crash)
+    monkeypatch.setattr(os, "fsync", crash)
     with pytest.raises(MdfollowError, match="No space left on device"):
         edit_prospect(path, Change(entries=[Entry(DAY, "call")]))
     assert path.read_bytes() == JANE
@@ -396,7 +402,7 @@ def test_a_save_between_read_and_replace_is_not_overwritten(
     """An editor that does not lock saves while mdfollow patches: mdfollow starts over."""
     path = tmp_path / "jane.md"
     path.write_bytes(JANE)
-    real_patch = edit.patch
+    real_patch = patch
     calls = []
 
     def patch_while_editor_saves(*args: object) -> object:
@@ -414,6 +420,96 @@ def test_a_save_between_read_and_replace_is_not_overwritten(
     )
 
 
+def _editor_save(path: Path, line: bytes) -> None:
+    """What vim or VS Code does on save: the whole buffer to a new file, renamed over the old."""
+    saved = path.with_name(".editor-save")
+    saved.write_bytes(path.read_bytes() + line)
+    os.replace(saved, path)
+
+
+def test_a_save_while_the_new_file_is_flushed_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The window of the old bug: the check ran before the temporary file was written and synced."""
+    path = tmp_path / "jane.md"
+    path.write_bytes(JANE)
+    real_fsync, saves = os.fsync, list[int]()
+
+    def fsync_while_editor_saves(descriptor: int) -> None:
+        if not saves:
+            saves.append(1)
+            _editor_save(path, b"- 2026-11-02 email: typed in the editor\n")
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", fsync_while_editor_saves)
+    edit_prospect(path, Change(entries=[Entry(DAY, "call", "from mdfollow")]))
+    assert saves
+    assert (
+        path.read_bytes()
+        == JANE + b"- 2026-11-02 email: typed in the editor\n- 2026-11-30 call: from mdfollow\n"
+    )
+    assert sorted(os.listdir(tmp_path)) == ["jane.md"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="renameat2 exchanges names on Linux")
+@pytest.mark.parametrize("style", ["in-place", "rename"])
+def test_a_save_in_the_last_moment_before_the_rename_is_swapped_back_and_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, style: str
+) -> None:
+    """A save after the last check, just before the names are swapped: the swapped-out file
+    is not what was read, so it goes straight back in place and the touch goes on top."""
+    path = tmp_path / "jane.md"
+    path.write_bytes(JANE)
+    real_exchange, calls = atomic._exchange, list[tuple[Path, Path]]()
+
+    def exchange_after_a_save(first: Path, second: Path) -> bool:
+        if not calls:
+            if style == "in-place":
+                with open(path, "ab") as file:
+                    file.write(b"- 2026-11-02 email: typed in the editor\n")
+            else:
+                _editor_save(path, b"- 2026-11-02 email: typed in the editor\n")
+        calls.append((first, second))
+        return real_exchange(first, second)
+
+    monkeypatch.setattr(atomic, "_exchange", exchange_after_a_save)
+    edit_prospect(path, Change(entries=[Entry(DAY, "call", "from mdfollow")]))
+    assert len(calls) == 3  # swapped in, swapped back, then the re-applied change swapped in
+    assert (
+        path.read_bytes()
+        == JANE + b"- 2026-11-02 email: typed in the editor\n- 2026-11-30 call: from mdfollow\n"
+    )
+    assert sorted(os.listdir(tmp_path)) == ["jane.md"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="renameat2 exchanges names on Linux")
+def test_two_saves_in_the_last_moment_keep_both_and_refuse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second save lands on mdfollow's new file before the first is swapped back: neither
+    save is dropped (one is set aside, named in the message) and the write reports failure."""
+    path = tmp_path / "jane.md"
+    path.write_bytes(JANE)
+    real_exchange, calls = atomic._exchange, list[int]()
+
+    def exchange_between_saves(first: Path, second: Path) -> bool:
+        calls.append(1)
+        if len(calls) <= 2:
+            with open(path, "ab") as file:
+                file.write(f"- 2026-11-0{len(calls) + 1} email: save {len(calls)}\n".encode())
+        return real_exchange(first, second)
+
+    monkeypatch.setattr(atomic, "_exchange", exchange_between_saves)
+    with pytest.raises(
+        MdfollowError, match=r"two other programs saved it.*conflict-\d+: compare them \(not changed\)"
+    ):
+        edit_prospect(path, Change(entries=[Entry(DAY, "call", "from mdfollow")]))
+    [conflict] = tmp_path.glob("jane.md.conflict-*")
+    assert path.read_bytes() == JANE + b"- 2026-11-02 email: save 1\n"
+    assert conflict.read_bytes() == JANE + b"- 2026-11-30 call: from mdfollow\n- 2026-11-03 email: save 2\n"
+    assert sorted(os.listdir(tmp_path)) == ["jane.md", conflict.name]
+
+
 def test_a_writer_waiting_for_the_lock_patches_the_replaced_file(tmp_path: Path) -> None:
     """While another mdfollow holds the lock and replaces the file, a second one waits, then
     locks the new file (not the stale inode it opened) and patches the new content."""
@@ -427,7 +523,9 @@ def test_a_writer_waiting_for_the_lock_patches_the_replaced_file(tmp_path: Path)
     waiter.start()
     time.sleep(0.2)
     assert waiter.is_alive()
-    write_atomic(path, JANE + b"- 2026-11-29 call: first\n")
+    replacement = tmp_path / ".first"
+    replacement.write_bytes(JANE + b"- 2026-11-29 call: first\n")
+    os.replace(replacement, path)
     os.close(holder)
     waiter.join(5)
     assert path.read_bytes() == JANE + b"- 2026-11-29 call: first\n- 2026-11-30 call: second\n"
@@ -476,7 +574,7 @@ def test_create_prospect_writes_a_file_that_reads_back(tmp_path: Path) -> None:
 def test_a_long_name_gives_a_short_file_name(tmp_path: Path) -> None:
     path = create_prospect(tmp_path, "王" * 60, company="北京" * 20)
     assert path.name == "-".join(["wang"] * 16) + ".md"
-    assert len(path.stem) <= edit.SLUG_MAX
+    assert len(path.stem) <= SLUG_MAX
 
 
 def test_create_prospect_refuses_what_would_not_read_back(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
@@ -65,8 +66,17 @@ def lines(feed: bytes) -> list[str]:
     return feed.decode("utf-8").replace("\r\n ", "").split("\r\n")[:-1]
 
 
-def build(follow_ups: Sequence[FollowUp], cfg: Config = CONFIG, **options: Any) -> bytes:
-    return ics.build_feed(follow_ups, TODAY, cfg, **options)
+ROOT = Path("prospects")
+
+
+def options(local_zone: str | None = None, **feed: Any) -> ics.FeedOptions:
+    return ics.FeedOptions(ROOT, local_zone, **feed)
+
+
+def build(
+    follow_ups: Sequence[FollowUp], cfg: Config = CONFIG, local_zone: str | None = None, **feed: Any
+) -> bytes:
+    return ics.build_feed(follow_ups, TODAY, cfg, options(local_zone, **feed))
 
 
 def test_an_all_day_event_carries_everything_needed_to_make_the_contact() -> None:
@@ -99,7 +109,7 @@ def test_an_all_day_event_carries_everything_needed_to_make_the_contact() -> Non
         "- 2026-11-09 call: no answer",
         "- 2026-11-10 email in: busy until December",
         "- 2026-11-11 note: prefers mornings",
-        "File: prospects/jane.md",
+        "File: jane.md",
     ]
     assert event.dtstamp.date() == dt.date(2026, 11, 11)  # the latest dated change
     assert event.last_modified == event.dtstamp
@@ -145,11 +155,11 @@ def test_exhausted_follow_ups_are_left_out_and_the_order_is_due_then_name() -> N
 def test_overdue_follow_ups_move_onto_today_even_on_a_weekend_unless_kept() -> None:
     sunday = dt.date(2026, 11, 29)
     item = follow_up(due="2026-11-20", touches=(touch("2026-11-10"),))
-    [moved] = validate(ics.build_feed([item], sunday, CONFIG)).events
+    [moved] = validate(ics.build_feed([item], sunday, CONFIG, options())).events
     assert moved.dtstart == sunday
     assert moved.dtstamp.date() == sunday  # moved today: changed today
     assert moved.description is not None and "Overdue since 2026-11-20 (9 days)" in moved.description
-    [kept] = validate(ics.build_feed([item], sunday, config(overdue="keep"))).events
+    [kept] = validate(ics.build_feed([item], sunday, config(overdue="keep"), options())).events
     assert kept.dtstart == dt.date(2026, 11, 20)
     assert kept.dtstamp.date() == dt.date(2026, 11, 10)
 
@@ -183,7 +193,7 @@ def test_timed_events_use_the_zone_with_one_vtimezone_covering_summer_and_winter
     assert "DTSTART;TZID=Europe/London:20270701T093000" in text
     assert "X-WR-TIMEZONE:Europe/London" in text
     assert text.count("BEGIN:VTIMEZONE") == 1
-    assert "COMMENT:This timezone only works from 2026-01-01 to 2028-01-01." in text
+    assert "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU" in text  # one yearly rule, whatever the dates
 
 
 def test_a_follow_up_with_its_own_time_is_timed_even_in_an_all_day_feed() -> None:
@@ -211,19 +221,25 @@ def test_no_alarm_when_none_is_configured_and_no_zone_for_all_day_feeds() -> Non
     assert "BEGIN:VTIMEZONE" not in text
 
 
-def test_local_time_zone_comes_from_tz(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TZ", "America/New_York")
-    assert ics.local_timezone() == "America/New_York"
-    monkeypatch.setenv("TZ", ":/usr/share/zoneinfo/Asia/Tokyo")
-    assert ics.local_timezone() == "Asia/Tokyo"
-    feed = build([follow_up()], config(timezone="local", time=dt.time(9, 0)))
+def test_the_local_zone_is_the_one_the_caller_resolved() -> None:
+    feed = build([follow_up()], config(timezone="local", time=dt.time(9, 0)), local_zone="Asia/Tokyo")
     assert "DTSTART;TZID=Asia/Tokyo:20261201T090000" in lines(feed)
     validate(feed)
+    pinned = build([follow_up()], config(time=dt.time(9, 0)), local_zone="Asia/Tokyo")
+    assert "DTSTART;TZID=Europe/London:20261201T090000" in lines(pinned)  # a named zone wins
 
 
-def test_an_unknown_local_zone_gives_floating_times(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ics, "local_timezone", lambda: None)
-    feed = build([follow_up()], config(timezone="local", time=dt.time(9, 0)))
+def test_the_feed_reads_no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 10: the zone comes in as an argument, so $TZ cannot change the bytes."""
+    cfg = config(timezone="local", time=dt.time(9, 0))
+    monkeypatch.setenv("TZ", "America/New_York")
+    first = build([follow_up()], cfg, local_zone="Asia/Tokyo")
+    monkeypatch.setenv("TZ", "Europe/Paris")
+    assert build([follow_up()], cfg, local_zone="Asia/Tokyo") == first
+
+
+def test_an_unknown_local_zone_gives_floating_times() -> None:
+    feed = build([follow_up()], config(timezone="local", time=dt.time(9, 0)), local_zone=None)
     text = lines(feed)
     assert "DTSTART:20261201T090000" in text
     assert not any(line.startswith(("BEGIN:VTIMEZONE", "X-WR-TIMEZONE")) for line in text)
@@ -256,8 +272,8 @@ def test_digest_gives_one_event_a_day_listing_who_is_due() -> None:
     assert (today.uid, today.dtstart, today.summary) == ("digest-20261130@mdfollow", TODAY, "Follow-ups (2)")
     assert today.description is not None
     assert today.description.splitlines() == [  # by due date, then name: the overdue one first
-        "Call Late Larry — touch #4 — prospects/late.md",
-        "Call Amy (Acme Corp) — touch #4 — prospects/amy.md",
+        "Call Late Larry — touch #4 — late.md",
+        "Call Amy (Acme Corp) — touch #4 — amy.md",
     ]
     assert (later.summary, later.dtstart) == ("Follow-ups (1)", dt.date(2026, 12, 2))
     [todo] = validate(build(items[2:], config(digest=True), todo=True)).todos
@@ -283,33 +299,34 @@ def test_any_change_restamps_an_event_on_a_day_from_the_data_or_today_and_there_
     assert validate(build([lead])).events[0].dtstamp.date() == TODAY
 
 
-def test_joined_component_chunks_equal_the_whole_calendar_serialised_by_icalendar() -> None:
-    items = [
-        follow_up("amy", "2026-11-20", tags=("a,b", "c"), emails=("amy@x.example",)),
-        follow_up("bob", "2027-06-01", time=dt.time(8, 15), notes=(touch("2026-11-01", "note", "x" * 300),)),
-        follow_up("cy", None, reason="exhausted"),
-    ]
-    for cfg, todo in [
-        (CONFIG, False),
-        (CONFIG, True),
-        (config(time=dt.time(9, 0)), False),
-        (config(digest=True, time=dt.time(9, 0)), True),
-        (config(overdue="keep", alarm=None), False),
-    ]:
-        whole = ics.build_calendar(items, TODAY, cfg, todo=todo).to_ical()
-        assert build(items, cfg, todo=todo) == whole
-        validate(whole)
+def test_watch_and_serve_rerender_only_the_follow_ups_that_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mdfollow.store import feedcache
 
+    rendered: list[str] = []
+    real = ics.follow_up_component
+    monkeypatch.setattr(
+        feedcache, "follow_up_component", lambda f, *a: rendered.append(f.prospect.id) or real(f, *a)
+    )
+    recent = feedcache.RecentComponents()
+    items = [follow_up("amy"), follow_up("bob"), follow_up("cy")]
 
-def test_components_are_cached_by_everything_they_depend_on() -> None:
-    item = follow_up()
-    first = ics.component_bytes(item, TODAY, CONFIG.calendar, False, "Europe/London")
-    hits = ics.component_bytes.cache_info().hits
-    assert ics.component_bytes(item, TODAY, CONFIG.calendar, False, "Europe/London") is first
-    assert ics.component_bytes.cache_info().hits == hits + 1
-    assert ics.component_bytes(item, TODAY, CONFIG.calendar, True, "Europe/London") != first
-    moved = dataclasses.replace(item, due=dt.date(2026, 12, 2))
-    assert ics.component_bytes(moved, TODAY, CONFIG.calendar, False, "Europe/London") != first
+    def feed(follow_ups: list[FollowUp], today: dt.date = TODAY, **feed_options: Any) -> bytes:
+        recent.start()
+        return ics.build_feed(follow_ups, today, CONFIG, options(**feed_options), render_follow_up=recent)
+
+    first = feed(items)
+    assert rendered == ["amy", "bob", "cy"]
+    rendered.clear()
+    items[1] = dataclasses.replace(items[1], due=dt.date(2026, 12, 2))  # one prospect changed
+    second = feed(items)
+    assert rendered == ["bob"]
+    assert second == build(items) != first
+    rendered.clear()
+    feed(items, todo=True)
+    assert len(rendered) == 3  # other options: everything again
+    rendered.clear()
+    feed(items, today=dt.date(2026, 12, 1))
+    assert len(rendered) == 3
 
 
 def test_a_literal_backslash_n_stays_two_characters() -> None:
@@ -319,7 +336,7 @@ def test_a_literal_backslash_n_stays_two_characters() -> None:
     [event] = validate(build([item])).events
     assert event.summary == r"Call Back\Nslash (Acme Corp) — touch #4"
     assert event.description is not None and f"- 2026-11-01 note: {note}" in event.description.splitlines()
-    assert r"Back\\Nslash" in lines(build([item]))[lines(build([item])).index("BEGIN:VEVENT") + 1]
+    assert r"SUMMARY:Call Back\\Nslash (Acme Corp) — touch #4" in lines(build([item]))
 
 
 def test_a_note_cannot_inject_a_property_or_a_component() -> None:
@@ -344,7 +361,7 @@ def test_any_user_text_reads_back_unchanged_through_the_strict_parser(name: str,
     assert event.summary == f"Call {ics.clean_text(name)} — touch #4"
     assert event.description is not None
     logged = f"- 2026-11-01 note: {ics.clean_text(note)}" if note else "- 2026-11-01 note"
-    assert f"{logged}\nFile: prospects/jane.md" in event.description
+    assert f"{logged}\nFile: jane.md" in event.description
     if not ics.clean_text(tag).strip():
         assert event.categories == []  # a blank tag is no category
         return
@@ -377,10 +394,11 @@ def test_clean_text_keeps_tabs_and_turns_line_separators_into_newlines() -> None
 
 
 @pytest.mark.parametrize("zone", ["UTC", "Etc/UTC", "GMT", "local"])
-def test_times_in_utc_are_written_with_z_and_no_vtimezone(zone: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TZ", "Etc/UTC")  # "local" on a machine set to UTC
+def test_times_in_utc_are_written_with_z_and_no_vtimezone(zone: str) -> None:
     items = [follow_up("amy", "2026-12-01"), follow_up("bob", "2027-07-01", time=dt.time(14, 30))]
-    feed = build(items, config(timezone=zone, time=dt.time(9, 0)))
+    feed = build(
+        items, config(timezone=zone, time=dt.time(9, 0)), local_zone="Etc/UTC"
+    )  # a machine set to UTC
     text = lines(feed)
     assert "DTSTART:20261201T090000Z" in text and "DTSTART:20270701T143000Z" in text
     assert not any(line.startswith("BEGIN:VTIMEZONE") or "TZID" in line for line in text)
@@ -388,7 +406,6 @@ def test_times_in_utc_are_written_with_z_and_no_vtimezone(zone: str, monkeypatch
         dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC),
         dt.datetime(2027, 7, 1, 14, 30, tzinfo=dt.UTC),
     ]
-    assert feed == ics.build_calendar(items, TODAY, config(timezone=zone, time=dt.time(9, 0))).to_ical()
 
 
 def test_unrepresentable_names_the_follow_ups_the_feed_leaves_out_at_the_line_that_set_them() -> None:
@@ -402,8 +419,77 @@ def test_unrepresentable_names_the_follow_ups_the_feed_leaves_out_at_the_line_th
         follow_up("gone", None, reason="exhausted"),
     ]
     message = "warning: due 9999-12-31 is past what a calendar can show: left out of the feed"
-    assert [str(problem) for problem in ics.unrepresentable(items)] == [
+    assert [str(problem) for problem in ics.unrepresentable(items, TODAY, CONFIG.calendar)] == [
         f"prospects/{id}.md:{line}: {message}"
         for id, line in [("next", 7), ("cadence", 12), ("reply", 13), ("new", 3)]
     ]
     assert [e.uid for e in validate(build(items)).events] == ["last-4@mdfollow"]
+
+
+def test_a_time_in_the_spring_forward_gap_keeps_its_length() -> None:
+    """2027-03-28 01:30 does not exist in London; the event starts at 02:30 and lasts its hour."""
+    item = follow_up(due="2027-03-28", time=dt.time(1, 30))
+    feed = build([item], config(duration=dt.timedelta(hours=1), alarm=dt.time(0, 30)))
+    text = lines(feed)
+    assert "DTSTART;TZID=Europe/London:20270328T023000" in text
+    assert "DTEND;TZID=Europe/London:20270328T033000" in text
+    [event] = validate(feed).events
+    assert event.end.astimezone(dt.UTC) - event.start.astimezone(dt.UTC) == dt.timedelta(hours=1)
+    assert event.alarm[0].trigger == -dt.timedelta(hours=1)  # 00:30 GMT is an hour before 01:30 GMT
+    [todo] = validate(build([item], config(duration=dt.timedelta(hours=1)), todo=True)).todos
+    assert isinstance(todo.due, dt.datetime) and isinstance(todo.dtstart, dt.datetime)
+    assert todo.due.astimezone(dt.UTC) - todo.dtstart.astimezone(dt.UTC) == dt.timedelta(hours=1)
+
+
+@pytest.mark.parametrize("zone", ["Europe/London", "America/New_York", "Australia/Sydney", "Asia/Tokyo"])
+def test_the_vtimezone_stays_small_and_right_for_a_follow_up_in_year_9998(zone: str) -> None:
+    items = [
+        follow_up("now", "2026-12-01"),
+        follow_up("far", "9998-07-01"),
+        follow_up("winter", "9998-01-15"),
+    ]
+    feed = build(items, config(timezone=zone, time=dt.time(9, 0)))
+    text = feed.decode()
+    vtimezone = text[text.index("BEGIN:VTIMEZONE") : text.index("END:VTIMEZONE")]
+    assert len(vtimezone) < 800, vtimezone
+    validate(feed)
+    # icalendar (dateutil's rrule) reads the zone from our VTIMEZONE alone, not from its own database
+    [parsed] = icalendar.Calendar.from_ical(feed).walk("VTIMEZONE")
+    ours = parsed.to_tz()
+    real = ZoneInfo(zone)
+    for moment in (dt.datetime(2026, 12, 1, 9), dt.datetime(9998, 7, 1, 9), dt.datetime(9998, 1, 15, 9)):
+        assert moment.replace(tzinfo=ours).utcoffset() == moment.replace(tzinfo=real).utcoffset(), moment
+
+
+def test_a_zone_without_a_yearly_rule_lists_a_few_years_of_transitions_not_thousands() -> None:
+    # Morocco's clocks follow Ramadan: no RRULE describes them.
+    items = [follow_up("now", "2026-12-01"), follow_up("far", "9998-07-01")]
+    feed = build(items, config(timezone="Africa/Casablanca", time=dt.time(9, 0)))
+    text = feed.decode()
+    vtimezone = text[text.index("BEGIN:VTIMEZONE") : text.index("END:VTIMEZONE")]
+    assert len(vtimezone) < 4000
+    assert "COMMENT:This timezone only works from 2026-01-01 to 2031-01-01." in vtimezone
+    validate(feed)
+
+
+def test_an_id_with_control_characters_gives_an_escaped_stable_uid() -> None:
+    item = follow_up("\x1b[2Jjane\x07%x")
+    feed = build([item])
+    assert b"\x1b" not in feed and b"\x07" not in feed
+    [event] = validate(feed).events
+    assert event.uid == "%1B[2Jjane%07%25x-4@mdfollow"
+    assert build([item]) == feed
+    assert validate(build([follow_up("%1B[2Jjane%07%x")])).events[0].uid != event.uid  # no collision
+
+
+def test_today_at_the_end_of_time_leaves_overdue_follow_ups_out_with_a_warning() -> None:
+    last = dt.date(9999, 12, 31)
+    items = [follow_up("late", "2026-11-02", key_lines={"created": 3}), follow_up("kept", "9998-06-01")]
+    feed = ics.build_feed(items, last, CONFIG, options())
+    assert [e.uid for e in validate(feed).events] == []
+    kept = ics.build_feed(items, last, config(overdue="keep"), options())
+    assert [e.uid for e in validate(kept).events] == ["late-4@mdfollow", "kept-4@mdfollow"]
+    assert [str(p) for p in ics.unrepresentable(items, last, CONFIG.calendar)] == [
+        "prospects/late.md:3: warning: today 9999-12-31 is past what a calendar can show: left out of the feed",
+        "prospects/kept.md:1: warning: today 9999-12-31 is past what a calendar can show: left out of the feed",
+    ]

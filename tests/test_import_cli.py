@@ -17,6 +17,7 @@ import pytest
 from mdfollow.cli import imports
 from mdfollow.core.errors import MdfollowError
 from mdfollow.store import edit
+from mdfollow.store.git import PATHSPEC_ARGS
 from tests.conftest import RunCli, WriteFile
 
 
@@ -216,11 +217,9 @@ def test_autocommit_of_one_prospect_and_of_many(tmp_path: Path, folder: Path, ru
     assert run("import", str(one)).exit_code == 0
     assert git(folder, "log", "-1", "--format=%s") == "import: 1 prospect from one.csv"
     many = tmp_path / "many.csv"
-    many.write_text("Name\n" + "".join(f"Person {n}\n" for n in range(edit.PATHSPEC_ARGS + 1)))
+    many.write_text("Name\n" + "".join(f"Person {n}\n" for n in range(PATHSPEC_ARGS + 1)))
     assert run("import", str(many)).exit_code == 0
-    assert (
-        git(folder, "log", "-1", "--format=%s") == f"import: {edit.PATHSPEC_ARGS + 1} prospects from many.csv"
-    )
+    assert git(folder, "log", "-1", "--format=%s") == f"import: {PATHSPEC_ARGS + 1} prospects from many.csv"
     assert git(folder, "status", "--porcelain") == "?? mdfollow.toml"
 
 

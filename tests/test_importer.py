@@ -69,6 +69,28 @@ def test_a_card_with_only_n_and_a_card_in_quoted_printable() -> None:
     assert (zoe.name, zoe.phones) == ("Zoë Kraus", ("+43 660 5550101",))
 
 
+@pytest.mark.parametrize("version", ["2.1", "3.0", "4.0"])
+def test_a_note_with_bare_commas_is_kept_whole(version: str) -> None:
+    """Phones often write NOTE with unescaped commas; the whole note is the note."""
+    data = vcf(
+        card(
+            f"VERSION:{version}",
+            "FN:Jane Doe",
+            "TITLE:Head of Purchasing, EMEA",
+            "NOTE:Met at Messe Berlin, wants samples",
+            " , and a quote",  # a folded line
+            "item1.NOTE;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:M=C3=BCller, Berlin=",
+            ", Stand 7\\, Halle 2",
+        )
+    )
+    [contact] = read_contacts(Path("phone.vcf"), data).contacts
+    assert contact.notes == (
+        "Met at Messe Berlin, wants samples, and a quote",
+        "Müller, Berlin, Stand 7, Halle 2",
+    )
+    assert contact.details == ("Title: Head of Purchasing, EMEA",)
+
+
 def test_a_malformed_card_is_reported_and_the_others_kept() -> None:
     data = vcf(
         card("VERSION:3.0", "FN:Good One", "EMAIL:one@example.com")

@@ -145,8 +145,22 @@ def test_an_owner_feed_keeps_its_last_modified_while_its_bytes_stay_the_same() -
     assert again is not None and (again.etag, again.modified) == (first.etag, first.modified)
     bob = state.owner("bob")
     assert bob is not None and bob.body == b"B2"
+    digest = FeedState()
+    digest.publish(b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
+    assert digest.owner("alice") is None  # serve --digest: no owner feeds (the handler says 404)
     server = FeedServer.__new__(FeedServer)
     server.token = "t0k"
     assert server.owner_in_path("/t0k/owners/Jos%C3%A9.ics") == "José"
     assert server.owner_in_path("/owners/alice.ics") is None
     assert server.owner_in_path("/t0k/owners/a%2Fb.ics") is None
+
+
+def test_with_digest_an_owner_path_is_404_and_the_feed_is_served() -> None:
+    from mdfollow.live.serve import FeedServer, FeedState
+
+    state = FeedState()
+    with FeedServer("127.0.0.1", 0, state, None, lambda message: None) as server:
+        assert request(server.port, "GET", "/owners/alice.ics")[0] == 503  # nothing built yet
+        state.publish(b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
+        assert request(server.port, "GET", "/owners/alice.ics")[0] == 404
+        assert request(server.port, "GET", "/feed.ics")[0] == 200

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import http.client
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -13,11 +16,12 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from email.utils import formatdate
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from mdfollow.core.errors import MdfollowError
-from mdfollow.live.serve import FeedServer, FeedState, check_binding, feed_url
+from mdfollow.live.serve import FeedServer, FeedState, accepts_gzip, check_binding, feed_url
 from tests import test_watch
 from tests.conftest import RunCli
 from tests.test_watch import TIMEOUT, StartWatching, prospect, wait_for
@@ -45,8 +49,10 @@ def serve() -> Iterator[Serve]:
     """serve(state, token=None) runs a FeedServer on 127.0.0.1, a free port; stopped at teardown."""
     servers: list[FeedServer] = []
 
-    def start(state: FeedState, token: str | None = None, log: Callable[[str], None] = print) -> FeedServer:
-        server = FeedServer("127.0.0.1", 0, state, token, log)
+    def start(
+        state: FeedState, token: str | None = None, log: Callable[[str], None] = print, **limits: Any
+    ) -> FeedServer:
+        server = FeedServer("127.0.0.1", 0, state, token, log, **limits)
         server.__enter__()
         servers.append(server)
         return server
@@ -248,6 +254,8 @@ def test_serve_command_prints_its_url_serves_and_exits_0_on_sigint(folder: Path,
             status, headers, body = request(port, "GET", "/feed.ics")
             assert (status, headers["Content-Type"]) == (200, "text/calendar; charset=utf-8")
             assert b"UID:jane-1@mdfollow" in body
+            assert str(folder).encode() not in body.replace(b"\r\n ", b"")  # SPEC §6: no absolute path
+            assert b"File: jane.md" in body
             (folder / "jane.md").write_text(
                 prospect("Jane Doe", "2026-11-20", "## Touches\n- 2026-11-27 call:\n")
             )
@@ -258,3 +266,98 @@ def test_serve_command_prints_its_url_serves_and_exits_0_on_sigint(folder: Path,
     log = stderr.read_text()
     assert code == 0, log
     assert "Traceback" not in log
+
+
+def test_an_if_modified_since_with_a_huge_year_gets_a_normal_answer(
+    serve: Serve, published: FeedState, capfd: pytest.CaptureFixture[str]
+) -> None:
+    port = serve(published).port
+    for date in ("Fri, 15 Jan 99999 08:00:00 GMT", "Fri, 15 Jan 99999999999999999999999 08:00:00 GMT"):
+        assert request(port, "GET", "/feed.ics", {"If-Modified-Since": date})[0] == 200
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_clients_that_hang_up_leave_no_traceback(serve: Serve, capfd: pytest.CaptureFixture[str]) -> None:
+    state = FeedState()
+    state.publish(FEED + b"X-FILLER:" + b"x" * 8_000_000 + b"\r\n")  # more than any socket buffer
+    logged: list[str] = []
+    port = serve(state, log=logged.append).port
+    for _ in range(5):
+        raw = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+        raw.sendall(b"GET /feed.ics HTTP/1.1\r\nHost: x\r\n\r\n")
+        raw.recv(1024)  # the answer has started
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # hang up: RST
+        raw.close()
+    wait_for(lambda: len(logged) >= 5, "the five requests logged")
+    assert request(port, "GET", "/feed.ics")[0] == 200
+    time.sleep(0.2)  # let any late error reach stderr
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "Error" not in err, err
+    assert not any("Traceback" in line or "Error" in line for line in logged), logged
+
+
+def test_idle_connections_are_closed_and_hold_no_thread_each(serve: Serve, published: FeedState) -> None:
+    before = threading.active_count()
+    port = serve(published, log=lambda line: None, idle_timeout=0.5, workers=4).port
+    idle = [socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) for _ in range(150)]
+    try:
+        started = time.monotonic()
+        assert request(port, "GET", "/feed.ics")[0] == 200  # served while 150 sockets sit idle
+        assert time.monotonic() - started < 2
+        assert threading.active_count() - before <= 4 + 2  # the workers, the lobby, the acceptor
+        for connection in idle:  # each one closed by the server after the idle timeout
+            connection.settimeout(TIMEOUT)
+            with contextlib.suppress(ConnectionResetError):  # closed with unread data: a reset
+                assert connection.recv(1) == b""
+        assert time.monotonic() - started < TIMEOUT
+    finally:
+        for connection in idle:
+            connection.close()
+
+
+def test_the_idle_timeout_is_a_minute_by_default(serve: Serve, published: FeedState) -> None:
+    server = serve(published)
+    assert server.idle_timeout == 60.0
+
+
+def test_gzip_when_the_client_accepts_it_with_its_own_etag(serve: Serve) -> None:
+    state = FeedState(clock=lambda: 1_800_000_000.5)
+    feed = FEED.replace(b"END:VCALENDAR", b"X-FILLER:" + b"follow-up " * 5000 + b"\r\nEND:VCALENDAR")
+    state.publish(feed)
+    port = serve(state).port
+    status, plain, body = request(port, "GET", "/feed.ics")
+    assert (status, body, plain["Vary"]) == (200, feed, "Accept-Encoding")
+    assert "Content-Encoding" not in plain
+    status, packed, body = request(port, "GET", "/feed.ics", {"Accept-Encoding": "br, gzip;q=0.8"})
+    assert (status, packed["Content-Encoding"], packed["Vary"]) == (200, "gzip", "Accept-Encoding")
+    assert gzip.decompress(body) == feed
+    assert len(body) < len(feed) / 10
+    assert packed["Content-Length"] == str(len(body))
+    assert packed["ETag"] != plain["ETag"]
+    assert packed["Last-Modified"] == plain["Last-Modified"]
+    revalidate = {"Accept-Encoding": "gzip", "If-None-Match": packed["ETag"]}
+    status, headers, body = request(port, "GET", "/feed.ics", revalidate)
+    assert (status, body, headers["ETag"]) == (304, b"", packed["ETag"])
+    head = request(port, "HEAD", "/feed.ics", {"Accept-Encoding": "gzip"})
+    assert (head[0], head[1]["Content-Length"], head[2]) == (200, packed["Content-Length"], b"")
+    assert request(port, "GET", "/feed.ics", {"Accept-Encoding": "gzip;q=0, identity"})[2] == feed
+
+
+@pytest.mark.parametrize(
+    ("header", "accepted"),
+    [
+        (None, False),
+        ("", False),
+        ("gzip", True),
+        ("GZIP", True),
+        ("deflate, gzip;q=0.5", True),
+        ("gzip;q=0", False),
+        ("gzip;q=0.0, *;q=1", False),
+        ("*", True),
+        ("x-gzip", True),
+        ("br", False),
+        ("gzip;q=bogus", False),
+    ],
+)
+def test_accept_encoding(header: str | None, accepted: bool) -> None:
+    assert accepts_gzip(header) is accepted

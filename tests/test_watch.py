@@ -373,9 +373,9 @@ def test_watch_and_serve_take_the_feed_options_of_ics(folder: Path, write: Write
     write("bob.md", prospect("Bob", "2026-12-10"))
     loaded = load_folder(folder)
     follow_ups = schedule(loaded.prospects, TODAY, loaded.config)
-    plain = feed_builder(False, None, False)(follow_ups, TODAY, loaded.config)
+    plain = feed_builder(folder, False, None, False, local_zone=None)(follow_ups, TODAY, loaded.config)
     assert plain.count(b"BEGIN:VEVENT") == 2
-    options = feed_builder(True, 7, True)(follow_ups, TODAY, loaded.config)
+    options = feed_builder(folder, True, 7, True, local_zone=None)(follow_ups, TODAY, loaded.config)
     assert b"BEGIN:VEVENT" not in options
     assert options.count(b"BEGIN:VTODO") == 1  # Ann's, on today; Bob is beyond 7 days
     assert b"UID:digest-20261130@mdfollow" in options

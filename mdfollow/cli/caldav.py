@@ -37,9 +37,13 @@ def caldav(
     exactly one task per current follow-up. Password: $MDFOLLOW_CALDAV_PASSWORD, else ~/.netrc."""
     from mdfollow.cli.feed import feed_builder
     from mdfollow.connect import caldav as connector
+    from mdfollow.core.change import Change, Entry
     from mdfollow.core.model import when_text
     from mdfollow.core.sync import DONE_NOTE
-    from mdfollow.store.edit import Change, Entry, edit_prospect, git_commit
+    from mdfollow.store.edit import edit_prospect
+    from mdfollow.store.feedcache import now_ns
+    from mdfollow.store.git import git_commit
+    from mdfollow.store.zone import local_timezone
 
     settings = env(ctx)
     folder = settings.load()
@@ -55,7 +59,9 @@ def caldav(
         typer.echo(f"{prospect.path}: logged {completion.channel} {when}: {DONE_NOTE}")
         return result
 
-    target = connector.Target(url, owner, settings.today, feed_builder(todo=True, days=None, digest=False))
+    root, zone = settings.root, local_timezone()
+    build = feed_builder(root, True, None, False, local_zone=zone, started_ns=now_ns())
+    target = connector.Target(url, owner, settings.today, build, zone)
     client = connector.connect(url, login, password, timeout)
     try:
         outcome = connector.sync(folder, lambda: settings.load(warn=False), client, target, log_touch)
@@ -79,9 +85,10 @@ def caldav(
 def remove_repeated_touches(ctx: typer.Context, folder: Folder) -> Folder:
     """`check --fix-duplicates`: drop exact repeats of log lines, each file through the safe write;
     the folder as it is afterwards, for the check that follows."""
+    from mdfollow.core.change import Change
     from mdfollow.core.render import plural
     from mdfollow.core.team import repeated_touches
-    from mdfollow.store.edit import Change, edit_prospect
+    from mdfollow.store.edit import edit_prospect
 
     for prospect in folder.prospects:
         if not repeated_touches(prospect):

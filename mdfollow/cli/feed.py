@@ -17,49 +17,53 @@ if TYPE_CHECKING:
     from mdfollow.live.feed import Build
 
 
+TodoOption = Annotated[bool, typer.Option("--todo", help="Tasks (VTODO) instead of events.")]
+DaysOption = Annotated[
+    int | None, typer.Option("--days", min=0, help="Only follow-ups due in the next N days.")
+]
+DigestOption = Annotated[
+    bool, typer.Option("--digest", help='One "Follow-ups (N)" event a day instead of one per prospect.')
+]
+"""The feed options, the same for `ics`, `watch` and `serve`."""
+
+
 @app.command()
 def ics(
     ctx: typer.Context,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write the feed to this file, atomically.")
     ] = None,
-    todo: Annotated[bool, typer.Option("--todo", help="Tasks (VTODO) instead of events.")] = False,
-    days: Annotated[
-        int | None, typer.Option("--days", min=0, help="Only follow-ups due in the next N days.")
-    ] = None,
-    digest: Annotated[
-        bool, typer.Option("--digest", help='One "Follow-ups (N)" event a day instead of one per prospect.')
-    ] = False,
+    todo: TodoOption = False,
+    days: DaysOption = None,
+    digest: DigestOption = False,
     owner: OwnerOption = None,
 ) -> None:
     """Write the iCalendar feed (stdout without -o)."""
-    from mdfollow.core.config import local_timezone
     from mdfollow.live.watch import file_publisher
     from mdfollow.store.cache import cached_output, folder_fingerprint
+    from mdfollow.store.zone import local_timezone
 
     settings = env(ctx)
+    root = settings.root
+    zone = local_timezone()
 
     def make() -> tuple[list[str], bytes]:
         from mdfollow.core.ics import unrepresentable
         from mdfollow.core.schedule import schedule
         from mdfollow.core.team import owned_by
+        from mdfollow.store.feedcache import now_ns
 
+        started = now_ns()
         folder = settings.load(warn=False)
         follow_ups = schedule(owned_by(folder.prospects, owner), settings.today, folder.config)
-        warnings = [str(problem) for problem in (*folder.problems, *unrepresentable(follow_ups))]
-        return warnings, feed_builder(todo, days, digest)(follow_ups, settings.today, folder.config)
+        left_out = unrepresentable(follow_ups, settings.today, folder.config.calendar)
+        warnings = [str(problem) for problem in (*folder.problems, *left_out)]
+        build = feed_builder(root, todo, days, digest, local_zone=zone, started_ns=started)
+        return warnings, build(follow_ups, settings.today, folder.config)
 
     # The feed is a pure function of the folder, the config, today, the options and the
     # machine's zone ("local"): when none changed, the last one is still right.
-    root = settings.root
-    options = (
-        settings.today.isoformat(),
-        str(todo),
-        str(days),
-        str(digest),
-        str(local_timezone()),
-        repr(owner),
-    )
+    options = (settings.today.isoformat(), str(todo), str(days), str(digest), str(zone), repr(owner))
     warnings, data = cached_output(root, "ics", folder_fingerprint(root, *options), make)
     for warning in warnings:
         typer.echo(warning, err=True)
@@ -69,13 +73,42 @@ def ics(
         file_publisher(output)(data)
 
 
-def feed_builder(todo: bool, days: int | None, digest: bool) -> Build:
-    """The feed options of `ics`, `watch` and `serve`, applied to a build (`--digest` over the config)."""
-    from mdfollow.core.ics import build_feed  # icalendar: ~100 ms to import, only the feed commands pay
+def feed_builder(
+    root: Path,
+    todo: bool,
+    days: int | None,
+    digest: bool,
+    *,
+    local_zone: str | None,
+    started_ns: int | None = None,
+) -> Build:
+    """The feed options of `ics`, `watch` and `serve`, applied to a build (`--digest` over the config).
+
+    Stamps are kept across runs so they never go down. With `started_ns` (a one-shot run that
+    began reading files then), rendered components are kept across runs too; `watch` and
+    `serve` keep theirs in memory.
+    """
+    from mdfollow.core.ics import FeedOptions, Render, build_feed
+    from mdfollow.store.feedcache import Components, RecentComponents, Stamps, feed_name
+
+    options = FeedOptions(root, local_zone, todo, days)
+    feed = feed_name(options, digest)
+    stamps = Stamps.open(root, feed)
+    recent = RecentComponents()
 
     def build(follow_ups: Sequence[FollowUp], today: dt.date, config: Config) -> bytes:
         if digest:
             config = dataclasses.replace(config, calendar=dataclasses.replace(config.calendar, digest=True))
-        return build_feed(follow_ups, today, config, todo=todo, days=days)
+        components: Render = recent
+        if started_ns is None:
+            recent.start()
+        else:
+            components = Components.open(root, feed, today, config, options, started_ns)
+        stamps.start()
+        data = build_feed(follow_ups, today, config, options, render_follow_up=components, stamp=stamps)
+        stamps.save()
+        if isinstance(components, Components):
+            components.save()
+        return data
 
     return build

@@ -66,7 +66,9 @@ def import_contacts(
     """Create a prospect per contact; skip emails already in the folder."""
     from mdfollow.connect.importer import plan_import, read_contacts
     from mdfollow.core.render import plural
-    from mdfollow.store.edit import NotWritten, create_prospect, git_commit, taken_ids
+    from mdfollow.store.atomic import NotWritten
+    from mdfollow.store.edit import create_prospect, taken_ids
+    from mdfollow.store.git import git_commit
 
     try:
         data = file.read_bytes()

@@ -17,20 +17,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mdfollow.cli.app import app, env
-from mdfollow.cli.feed import feed_builder
+from mdfollow.cli.feed import DaysOption, DigestOption, TodoOption, feed_builder
 
 if TYPE_CHECKING:
     from mdfollow.core.model import Config, FollowUp
     from mdfollow.live.feed import Build
     from mdfollow.live.serve import FeedState
-
-TodoOption = Annotated[bool, typer.Option("--todo", help="Tasks (VTODO) instead of events.")]
-DigestOption = Annotated[
-    bool, typer.Option("--digest", help='One "Follow-ups (N)" event a day instead of one per prospect.')
-]
-DaysOption = Annotated[
-    int | None, typer.Option("--days", min=0, help="Only follow-ups due in the next N days.")
-]
 
 
 def _log(message: str) -> None:
@@ -77,9 +69,10 @@ def watch(
     """Write the feed, then rewrite it whenever the folder changes, and at midnight."""
     from mdfollow.live.feed import LiveFeed
     from mdfollow.live.watch import file_publisher
+    from mdfollow.store.zone import local_timezone
 
     root = env(ctx).root
-    build = feed_builder(todo, days, digest)
+    build = feed_builder(root, todo, days, digest, local_zone=local_timezone())
     live = LiveFeed(root, build, file_publisher(output), today=_clock(ctx), log=_log, warn=_warn)
     _log(f"watching {root}, writing {output}; Ctrl-C to stop")
     with _until_stopped(), live:
@@ -87,15 +80,21 @@ def watch(
 
 
 def _with_owner_feeds(build: Build, state: FeedState) -> Build:
-    """`build`, also handing `state` what `/owners/NAME.ics` is made from after each rebuild."""
+    """`build`, also handing `state` what `/owners/NAME.ics` is cut from after each rebuild: the
+    feed just built, keeping NAME's follow-ups (so they carry the very same stamps)."""
+    from mdfollow.core.sync import task_uid, with_components
     from mdfollow.core.team import same_owner
 
     def build_all(follow_ups: Sequence[FollowUp], today: dt.date, config: Config) -> bytes:
         everyone = list(follow_ups)
-        state.publish_owners(
-            lambda name: build([f for f in everyone if same_owner(f.prospect.owner, name)], today, config)
-        )
-        return build(everyone, today, config)
+        data = build(everyone, today, config)
+
+        def owner_feed(name: str) -> bytes:
+            uids = {task_uid(f) for f in everyone if same_owner(f.prospect.owner, name)}
+            return with_components(data, uids)
+
+        state.publish_owners(owner_feed)
+        return data
 
     return build_all
 
@@ -117,19 +116,15 @@ def serve(
     and each owner's at /owners/NAME.ics (under the token too)."""
     from mdfollow.live.feed import LiveFeed
     from mdfollow.live.serve import FeedServer, FeedState, check_binding, feed_url
+    from mdfollow.store.zone import local_timezone
 
     secret = token or None
     check_binding(host, secret)
     root = env(ctx).root
     state = FeedState()
-    live = LiveFeed(
-        root,
-        _with_owner_feeds(feed_builder(todo, days, digest), state),
-        state.publish,
-        today=_clock(ctx),
-        log=_log,
-        warn=_warn,
-    )
+    build = feed_builder(root, todo, days, digest, local_zone=local_timezone())
+    build = build if digest else _with_owner_feeds(build, state)
+    live = LiveFeed(root, build, state.publish, today=_clock(ctx), log=_log, warn=_warn)
     with _until_stopped(), FeedServer(host, port, state, secret, _log) as server, live:
         typer.echo(f"Serving the follow-ups of {root} at {feed_url(host, server.port, secret)}")
         typer.echo(f"Subscribe in a calendar app: {feed_url(host, server.port, secret, 'webcal')}")

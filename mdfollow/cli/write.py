@@ -15,7 +15,6 @@ from mdfollow.core.errors import MdfollowError
 from mdfollow.core.model import STATUSES, Problem, Prospect, when_text
 
 if TYPE_CHECKING:
-    from mdfollow.store import edit
     from mdfollow.store.folder import Folder
 
 # The core modules (edit, folder, parse: YAML) are imported inside the commands that
@@ -23,10 +22,6 @@ if TYPE_CHECKING:
 
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _WHEN = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[ T]([01]?\d|2[0-3]):([0-5]\d))?$")
-_EXAMPLE = """An example prospect: edit it, or delete this file.
-
-Log each contact with `mdfollow log jane call "left a voicemail"`;
-`mdfollow due` shows who to contact next."""
 ProspectArgument = Annotated[str, typer.Argument(help="An id, a path, or part of a name, company or email.")]
 NextOption = Annotated[
     str | None, typer.Option("--next", help='Contact again on this date (YYYY-MM-DD or "YYYY-MM-DD HH:MM").')
@@ -86,19 +81,8 @@ def _warn_dnc(prospect: Prospect) -> None:
         _warn(prospect.path, prospect.line_of("status"), "status is dnc: do not contact")
 
 
-def _line_of(prospect: Prospect, entry: edit.Entry) -> int:
-    """The line the entry was written on (the last one, should the same item appear twice)."""
-    item = (entry.date, entry.time, entry.channel.lower(), entry.direction, "\n".join(entry.note_lines))
-    lines = [
-        t.line
-        for t in (*prospect.touches, *prospect.notes)
-        if (t.date, t.time, t.channel, t.direction, t.note) == item
-    ]
-    return max(lines, default=0)
-
-
 def _commit(folder: Folder, path: Path, message: str) -> None:
-    from mdfollow.store.edit import git_commit
+    from mdfollow.store.git import git_commit
 
     if folder.config.git_autocommit and (reason := git_commit([path], message)):
         _warn(path, 0, reason)
@@ -118,44 +102,22 @@ def init(
     directory: Annotated[Path | None, typer.Argument(help="The new folder (default: --dir or here).")] = None,
 ) -> None:
     """Create mdfollow.toml, and an example prospect if there is none."""
-    from mdfollow.core.config import CONFIG_NAME, DEFAULT_TOML
-    from mdfollow.store import edit
-    from mdfollow.store.folder import holds_prospects, root_above
+    from mdfollow.core.config import CONFIG_NAME
+    from mdfollow.store.newfolder import init_folder
 
     settings = env(ctx)
-    root = directory or settings.directory or Path(".")
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        reason = "not a folder" if root.exists() else f"cannot create the folder: {error.strerror or error}"
-        raise MdfollowError(f"{root}: {reason}") from None
-    outer = root_above(root.resolve().parent)
-    if not edit.write_new(root / CONFIG_NAME, DEFAULT_TOML.encode("utf-8")):
-        raise MdfollowError(f"{root / CONFIG_NAME} already exists: nothing changed")
-    if outer is not None:
+    made = init_folder(directory or settings.directory or Path("."), settings.today)
+    if made.outer is not None:
         typer.echo(
-            f"mdfollow: warning: {root.resolve()} is inside the mdfollow folder {outer}: commands "
-            f"run there or below will use its own {CONFIG_NAME}, not {outer / CONFIG_NAME}",
+            f"mdfollow: warning: {made.config.parent.resolve()} is inside the mdfollow folder {made.outer}: "
+            f"commands run there or below will use its own {CONFIG_NAME}, not {made.outer / CONFIG_NAME}",
             err=True,
         )
-    folder = outer or root
-    if holds_prospects(folder):
-        where = "the folder" if outer is None else f"the enclosing mdfollow folder {outer}"
-        typer.echo(f"created {root / CONFIG_NAME} (no example prospect: {where} already holds prospects)")
-        return
-    example = edit.create_prospect(
-        root,
-        "Jane Doe",
-        company="Acme Corp",
-        emails=["jane@acme.example"],
-        source="Leeds trade show",
-        tags=["example"],
-        created=settings.today,
-        extra_body=_EXAMPLE,
-        taken=edit.taken_ids(folder),
-    )
-    edit.edit_prospect(example, edit.Change(entries=[edit.Entry(settings.today, "meeting", "took her card")]))
-    typer.echo(f"created {root / CONFIG_NAME} and {example}")
+    if made.example is None:
+        where = "the folder" if made.outer is None else f"the enclosing mdfollow folder {made.outer}"
+        typer.echo(f"created {made.config} (no example prospect: {where} already holds prospects)")
+    else:
+        typer.echo(f"created {made.config} and {made.example}")
 
 
 @app.command()
@@ -173,8 +135,9 @@ def add(
     ] = None,
 ) -> None:
     """Create <slug>.md for a new prospect and print its path."""
+    from mdfollow.core.newfile import emails_in_use
     from mdfollow.core.parse import parse_prospect
-    from mdfollow.store import edit
+    from mdfollow.store.edit import create_prospect
 
     if not name.strip():
         raise _usage("NAME is empty: give the person's name")
@@ -182,12 +145,9 @@ def add(
     when = _when(next_day, "--next")
     day_created = _date(created, "--created") or settings.today
     folder = settings.load(warn=False)
-    for address in email or []:
-        for other in folder.prospects:
-            if address.strip().casefold() in (e.casefold() for e in other.emails):
-                owner = f"{address} already belongs to {other.name}"
-                typer.echo(str(Problem(other.path, other.line_of("email"), owner, "warning")), err=True)
-    path = edit.create_prospect(
+    for address, other in emails_in_use(folder.prospects, email or []):
+        _warn(other.path, other.line_of("email"), f"{address} already belongs to {other.name}")
+    path = create_prospect(
         folder.root,
         name,
         company=company,
@@ -219,11 +179,13 @@ def log(
     next_day: NextOption = None,
 ) -> None:
     """Add a touch to the log, in date order; --next also sets `next`."""
-    from mdfollow.store import edit
+    from mdfollow.core.change import CHANNEL, Change, Entry, line_of
+    from mdfollow.core.patch import AlreadyLogged
+    from mdfollow.store.edit import edit_prospect
     from mdfollow.store.folder import resolve
 
     settings = env(ctx)
-    if not edit.CHANNEL.match(channel):
+    if not CHANNEL.match(channel):
         raise _usage(f"channel {channel!r} must be one word (call, email, meeting, …)")
     clock = _CLOCK.match(time or "")
     if time is not None and not clock:
@@ -232,15 +194,19 @@ def log(
     when = _when(next_day, "--next")
     keys = {"next": str(when)} if when else {}
     at = dt.time(int(clock[1]), int(clock[2])) if clock else None
-    entry = edit.Entry(day, channel, note, time=at, direction="in" if inbound else "out")
+    entry = Entry(day, channel, note, time=at, direction="in" if inbound else "out")
     folder = settings.load(warn=False)
     found = resolve(folder, prospect)
-    changed = edit.edit_prospect(found.path, edit.Change(keys, [entry]))
+    try:
+        changed = edit_prospect(found.path, Change(keys, [entry]))
+    except AlreadyLogged as logged:
+        _warn(logged.path, logged.line, logged.reason)
+        return
     _warn_dnc(changed)
     if day > settings.today:
         _warn(
             changed.path,
-            _line_of(changed, entry),
+            line_of(changed, entry),
             f"touch dated in the future ({day}; today is {settings.today})",
         )
     if when:
@@ -257,7 +223,8 @@ def mark(
     reason: Annotated[str | None, typer.Option("--reason", help="Why; goes in the touch log.")] = None,
 ) -> None:
     """Set the status (and `closed` for won or lost)."""
-    from mdfollow.store import edit
+    from mdfollow.core.change import mark_change
+    from mdfollow.store.edit import edit_prospect
     from mdfollow.store.folder import resolve
 
     settings = env(ctx)
@@ -269,8 +236,8 @@ def mark(
     if found.status == new_status and not (reason and reason.strip()):
         typer.echo(f"{found.path}: already {new_status}: nothing changed")
         return
-    change = edit.mark_change(new_status, settings.today, reason, current=found.status)
-    changed = edit.edit_prospect(found.path, change)
+    change = mark_change(new_status, settings.today, reason, current=found.status)
+    changed = edit_prospect(found.path, change)
     _commit(folder, found.path, f"mark: {found.name} {new_status}")
     _report(changed, folder, settings.today, f"marked {new_status}")
 
@@ -286,9 +253,10 @@ def snooze(
     for_: Annotated[str | None, typer.Option("--for", help="Contact again after Nd, Nw or Nm.")] = None,
 ) -> None:
     """Set `next`: leave the prospect alone until a date."""
+    from mdfollow.core.change import Change
     from mdfollow.core.config import parse_gap
     from mdfollow.core.schedule import add_gap
-    from mdfollow.store import edit
+    from mdfollow.store.edit import edit_prospect
     from mdfollow.store.folder import resolve
 
     settings = env(ctx)
@@ -301,7 +269,7 @@ def snooze(
     assert when is not None
     folder = settings.load(warn=False)
     found = resolve(folder, prospect)
-    changed = edit.edit_prospect(found.path, edit.Change({"next": str(when)}))
+    changed = edit_prospect(found.path, Change({"next": str(when)}))
     _warn_dnc(changed)
     _warn_next(changed, when, settings.today)
     _commit(folder, found.path, f"snooze: {found.name} until {when}")

@@ -24,7 +24,6 @@ import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
@@ -158,6 +157,8 @@ class Target:
     owner: str | None
     today: dt.date
     build: Build
+    local_zone: str | None
+    """The machine's zone, for `timezone = "local"` (COMPLETED is read in the calendar's zone)."""
 
 
 def sync(
@@ -208,7 +209,7 @@ def _attempt(
     on_disk = {prospect.id: prospect for prospect in folder.prospects}
     logged = 0
     next_ones = {uid: task.follow_up for uid, task in current.items()}
-    zone = feed_timezone(folder.config.calendar)
+    zone = feed_timezone(folder.config.calendar, target.local_zone)
     for completion in completions((t for t in remote if t.uid not in held), next_ones, today, zone):
         try:
             log_touch(on_disk[completion.follow_up.prospect.id], completion)
@@ -236,21 +237,12 @@ def _current(folder: Folder, target: Target, ids: set[str] | None = None) -> dic
         return {}
     else:
         chosen = tuple(p for p in folder.prospects if p.id in ids)
-    follow_ups = schedule([_relative(p, folder.root) for p in chosen], target.today, folder.config)
+    follow_ups = schedule(chosen, target.today, folder.config)
     config = dataclasses.replace(
         folder.config, calendar=dataclasses.replace(folder.config.calendar, digest=False)
     )
     tasks = wanted_tasks(target.build(follow_ups, target.today, config), follow_ups)
     return {task.uid: task for task in tasks}
-
-
-def _relative(prospect: Prospect, root: Path) -> Prospect:
-    """The prospect with its path as seen from the root, so DESCRIPTION's `File:` is the same
-    from any working folder (a cron job's, a laptop's) and a sync does not rewrite every task."""
-    try:
-        return dataclasses.replace(prospect, path=prospect.path.relative_to(root))
-    except ValueError:
-        return prospect
 
 
 def _report(

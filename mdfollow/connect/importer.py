@@ -25,6 +25,10 @@ HEADER_SEARCH_ROWS = 20
 _UTF8_BOM = b"\xef\xbb\xbf"
 _STRUCTURE = re.compile(r"^ {0,3}(?:#{1,6}(?:[ \t]|$)|`{3,}|~{3,})")
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_SINGLE_TEXT = re.compile(
+    r"""^((?:[\w-]+\.)?(?:NOTE|FN|TITLE|ROLE)(?:;(?:[^:"]|"[^"]*")*)?:)(.*)$""", re.IGNORECASE | re.DOTALL
+)
+_BARE_COMMA = re.compile(r"(?<!\\)((?:\\\\)*),")
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,10 +142,33 @@ def _card_blocks(path: Path, text: str, problems: list[Problem]) -> Iterator[tup
                 problems.append(Problem(path, start, "vCard without END:VCARD: skipped"))
             start = number
         elif marker == "END:VCARD" and start is not None:
-            yield start, "\r\n".join(lines[start - 1 : number]) + "\r\n"
+            yield start, "".join(_literal_commas(lines[start - 1 : number]))
             start = None
     if start is not None:
         problems.append(Problem(path, start, "vCard without END:VCARD: skipped"))
+
+
+def _literal_commas(lines: list[str]) -> Iterator[str]:
+    """The card's lines, with each comma in a one-text property (NOTE, FN, TITLE, ROLE) escaped.
+
+    The standard wants `\\,` there; many phones write a bare comma, which vobject reads as a
+    list separator and keeps only the first part ("Met at Messe Berlin, wants samples"
+    became "Met at Messe Berlin"). A property's folded and quoted-printable continuation
+    lines are joined first, so a comma on any of them is seen."""
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        index += 1
+        while index < len(lines) and (
+            lines[index][:1] in (" ", "\t") or (line.endswith("=") and "QUOTED-PRINTABLE" in line.upper())
+        ):
+            continuation = lines[index]
+            line = line + continuation[1:] if continuation[:1] in (" ", "\t") else line[:-1] + continuation
+            index += 1
+        match = _SINGLE_TEXT.match(line)
+        if match:
+            line = match[1] + _BARE_COMMA.sub(lambda bare: bare[1] + "\\,", match[2])
+        yield line + "\r\n"
 
 
 def _texts(card: Any, key: str) -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -71,26 +70,6 @@ _KNOWN = {
 
 class ConfigError(MdfollowError):
     """A value in `mdfollow.toml` that mdfollow cannot use."""
-
-
-def local_timezone() -> str | None:
-    """The system's IANA zone key (from TZ, then /etc/localtime), or None when it cannot be told.
-
-    None makes timed events floating: they ring at the configured clock time in
-    whatever zone the calendar app is in, which is what "local" asks for.
-    """
-    candidates = [os.environ.get("TZ", "").removeprefix(":")]
-    candidates.append(os.path.realpath("/etc/localtime"))
-    for candidate in candidates:
-        key = candidate.rpartition("/zoneinfo/")[2] if "/zoneinfo/" in candidate else candidate
-        if not key or key.startswith("/") or ".." in key:
-            continue
-        try:
-            ZoneInfo(key)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            continue
-        return key
-    return None
 
 
 def parse_gap(text: str) -> Gap | None:

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Component
 
-from mdfollow.core.ics import PRODID
+from mdfollow.core.ics import PRODID, uid_part
 from mdfollow.core.model import FollowUp
 
 OURS = "@mdfollow"
@@ -242,8 +242,35 @@ def _top_components(feed: str) -> Iterable[tuple[str, str]]:
 
 
 def task_uid(follow_up: FollowUp) -> str:
-    """The feed's UID of a follow-up (SPEC §5): `<id>-<touch>@mdfollow`."""
-    return f"{follow_up.prospect.id}-{follow_up.touch}{OURS}"
+    """The feed's UID of a follow-up (SPEC §5): `<id>-<touch>@mdfollow`, its id as `uid_part` writes it."""
+    return f"{uid_part(follow_up.prospect.id)}-{follow_up.touch}{OURS}"
+
+
+def with_components(feed: bytes, uids: Collection[str]) -> bytes:
+    """The feed with only the components whose UID is in `uids` (and its time zones): one
+    owner's feed cut from the team's, byte for byte the same components and stamps."""
+    kept: list[str] = []
+    block: list[str] = []
+    name: str | None = None
+    for line in feed.decode("utf-8").split("\r\n"):
+        if name is None:
+            if line.startswith("BEGIN:") and line != "BEGIN:VCALENDAR":
+                name, block = line[6:], [line]
+            else:
+                kept.append(line)
+            continue
+        block.append(line)
+        if line == f"END:{name}":
+            text = "\r\n".join(block)
+            if name == "VTIMEZONE" or _uid_of(text) in uids:
+                kept.extend(block)
+            name = None
+    return "\r\n".join(kept).encode("utf-8")
+
+
+def _uid_of(text: str) -> str:
+    found = re.search(r"^UID:(.*)$", text.replace("\r\n ", "").replace("\r\n\t", ""), re.MULTILINE)
+    return found[1].strip() if found else ""
 
 
 def completions(

@@ -1,24 +1,31 @@
 """`serve`'s HTTP side: the feed from memory at one URL, GET and HEAD only, with validators.
 
-Nothing on disk is ever served: the handler knows one path and one body. Each
-request runs in its own daemon thread with a socket timeout, so a slow or stuck
-client holds only its own thread.
+Nothing on disk is ever served: the handler knows one path and one body.
+Connections wait in a lobby (one thread, a selector) until they send something, or
+are closed after `idle_timeout` seconds of silence; a fixed pool of worker threads
+answers the ones that speak. So thousands of idle sockets cost one thread, not
+thousands, and a client that hangs up costs one log line, not a traceback.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import hashlib
 import hmac
 import ipaddress
+import queue
 import re
+import selectors
 import socket
 import socketserver
+import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import formatdate, parsedate_to_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -29,7 +36,11 @@ FEED_NAME = "feed.ics"
 OWNERS = "owners"
 """`/owners/NAME.ics`: the follow-ups of one owner only (SPEC §10)."""
 REQUEST_TIMEOUT = 10.0
-"""Seconds a client may take to send its request or read the answer."""
+"""Seconds a client that has started its request may stall while sending it or reading the answer."""
+IDLE_TIMEOUT = 60.0
+"""Seconds a connection may stay silent before it is closed (SPEC §6)."""
+WORKERS = 16
+"""Threads answering requests; more requests at once wait their turn in the lobby's queue."""
 SHUTDOWN_POLL = 0.1
 """Seconds between checks for a shutdown request: how long Ctrl-C may take."""
 CACHE_CONTROL = "no-cache"
@@ -76,6 +87,43 @@ class Published:
     etag: str
     modified: int
     """When the content last changed, in whole POSIX seconds (HTTP dates have no fractions)."""
+    _gzipped: list[bytes] = field(default_factory=list, compare=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+
+    @property
+    def gzip_etag(self) -> str:
+        """The compressed body is another representation, so it has its own tag (RFC 9110 §8.8.3)."""
+        return self.etag[:-1] + '-gzip"'
+
+    def gzipped(self) -> bytes:
+        """The body gzip-compressed, made on the first request that accepts it (a 10k feed:
+        7 MB → 1 MB), the same bytes for the same feed."""
+        with self._lock:
+            if not self._gzipped:
+                self._gzipped.append(gzip.compress(self.body, compresslevel=6, mtime=0))
+            return self._gzipped[0]
+
+
+def accepts_gzip(header: str | None) -> bool:
+    """Whether an Accept-Encoding header allows gzip: listed (or `*`) with a q above 0."""
+    if not header:
+        return False
+    weights: dict[str, float] = {}
+    for part in header.split(","):
+        coding, *parameters = (piece.strip() for piece in part.split(";"))
+        weight = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        weights[coding.lower()] = weight
+    for name in ("gzip", "x-gzip"):
+        if name in weights:
+            return weights[name] > 0
+    return weights.get("*", 0.0) > 0
 
 
 class FeedState:
@@ -123,7 +171,10 @@ class FeedState:
 
 class _Handler(BaseHTTPRequestHandler):
     server: FeedServer
-    timeout = REQUEST_TIMEOUT
+
+    def setup(self) -> None:
+        self.request.settimeout(self.server.request_timeout)
+        super().setup()
 
     def version_string(self) -> str:
         return "mdfollow"
@@ -145,39 +196,53 @@ class _Handler(BaseHTTPRequestHandler):
         published = self.server.state.current if owner is None else self.server.state.owner(owner)
         if owner is None and not self.server.is_feed_path(path):
             self._respond(404, b"not found\n")
+        elif published is None and owner is not None and self.server.state.current is not None:
+            self._respond(404, b"no feeds per owner with --digest\n")
         elif published is None:
             self._respond(503, b"the feed is being built\n", {"Retry-After": "5"})
-        elif self._not_modified(published):
-            self._respond(304, None, self._validators(published))
         else:
-            headers = {"Content-Type": "text/calendar; charset=utf-8", **self._validators(published)}
-            self._respond(200, published.body, headers)
+            compressed = accepts_gzip(self.headers.get("Accept-Encoding"))
+            validators = self._validators(published, compressed)
+            if self._not_modified(published):
+                self._respond(304, None, validators)
+            else:
+                headers = {"Content-Type": "text/calendar; charset=utf-8", **validators}
+                if compressed:
+                    headers["Content-Encoding"] = "gzip"
+                self._respond(200, published.gzipped() if compressed else published.body, headers)
 
     do_HEAD = do_GET
 
-    def _validators(self, published: Published) -> dict[str, str]:
+    def _validators(self, published: Published, compressed: bool) -> dict[str, str]:
         return {
-            "ETag": published.etag,
+            "ETag": published.gzip_etag if compressed else published.etag,
             "Last-Modified": formatdate(published.modified, usegmt=True),
             "Cache-Control": CACHE_CONTROL,
+            "Vary": "Accept-Encoding",
         }
 
     def _not_modified(self, published: Published) -> bool:
-        """RFC 9110 §13.1: If-None-Match wins; If-Modified-Since is used only without it."""
+        """RFC 9110 §13.1: If-None-Match wins; If-Modified-Since is used only without it.
+
+        Either representation's tag matches: both name the same version of the feed.
+        """
         match = self.headers.get("If-None-Match")
         if match is not None:
             tags = {tag.strip().removeprefix("W/") for tag in match.split(",")}
-            return "*" in tags or published.etag in tags
+            return bool({"*", published.etag, published.gzip_etag} & tags)
         since = self.headers.get("If-Modified-Since")
         if not since:
             return False
         try:
             when = parsedate_to_datetime(since)
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):  # e.g. a year of 30 digits
             return False
         if when.tzinfo is None:
             return False
-        return published.modified <= when.timestamp()
+        try:
+            return published.modified <= when.timestamp()
+        except (OverflowError, ValueError):
+            return False
 
     def _respond(self, status: int, body: bytes | None, headers: dict[str, str] | None = None) -> None:
         """Send a whole response; HEAD gets the headers of GET and no body."""
@@ -197,25 +262,43 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.log(f"{self.address_string()} {format % args}")
 
 
-class FeedServer(ThreadingHTTPServer):
+class FeedServer(socketserver.TCPServer):
     """Serves a `FeedState` at `/feed.ics`, or only at `/<token>/feed.ics` with a token.
 
-    Used as a context manager: entering starts serving in a daemon thread (503
+    Used as a context manager: entering starts serving in daemon threads (503
     until the first feed is published), leaving shuts it down.
     """
 
-    daemon_threads = True
+    allow_reuse_address = True
     request_queue_size = 256
 
     def __init__(
-        self, host: str, port: int, state: FeedState, token: str | None, log: Callable[[str], None]
+        self,
+        host: str,
+        port: int,
+        state: FeedState,
+        token: str | None,
+        log: Callable[[str], None],
+        *,
+        idle_timeout: float = IDLE_TIMEOUT,
+        workers: int = WORKERS,
     ) -> None:
         self.state, self.token, self._log = state, token, log
+        self.idle_timeout = idle_timeout
+        self.request_timeout = min(REQUEST_TIMEOUT, idle_timeout)
+        self._workers = workers
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self._arrivals: queue.SimpleQueue[tuple[socket.socket, Any]] = queue.SimpleQueue()
+        self._ready: queue.SimpleQueue[tuple[socket.socket, Any] | None] = queue.SimpleQueue()
+        self._wake_read, self._wake_write = socket.socketpair()
+        self._wake_write.setblocking(False)
+        self._stopping = False
         try:
             super().__init__((host, port), _Handler)
         except OSError as error:
+            self._wake_read.close()
+            self._wake_write.close()
             raise MdfollowError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
 
     def server_bind(self) -> None:
@@ -252,17 +335,92 @@ class FeedServer(ThreadingHTTPServer):
     def log(self, message: str) -> None:
         self._log(message.replace(self.token, "<token>") if self.token else message)
 
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """An accepted connection goes to the lobby, which waits for its first bytes."""
+        self._arrivals.put((request, client_address))
+        self._wake()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """One line instead of socketserver's traceback: a client that hangs up or stalls is
+        everyday traffic, and anything else must not flood the log either."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            return
+        self.log(f"{client_address[0]} request failed: {type(error).__name__}: {error}")
+
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):  # the wake-up buffer is full: the lobby is awake already
+            self._wake_write.send(b"\0")
+
+    def _lobby(self) -> None:
+        """Hold silent connections without a thread each; hand readable ones to the workers."""
+        selector = selectors.DefaultSelector()
+        selector.register(self._wake_read, selectors.EVENT_READ)
+        deadlines: dict[socket.socket, tuple[float, Any]] = {}
+        try:
+            while not self._stopping:
+                now = time.monotonic()
+                # One idle timeout for all, so deadlines rise in arrival (insertion) order.
+                soonest = next(iter(deadlines.values()))[0] if deadlines else now + 1.0
+                for key, _ in selector.select(max(0.0, min(soonest - now, 1.0))):
+                    if key.fileobj is self._wake_read:
+                        self._wake_read.recv(4096)
+                        continue
+                    connection = key.fileobj
+                    assert isinstance(connection, socket.socket)
+                    selector.unregister(connection)
+                    self._ready.put((connection, deadlines.pop(connection)[1]))
+                while not self._arrivals.empty():
+                    connection, address = self._arrivals.get()
+                    try:
+                        selector.register(connection, selectors.EVENT_READ)
+                    except (OSError, ValueError):  # closed already
+                        self.shutdown_request(connection)
+                        continue
+                    deadlines[connection] = (time.monotonic() + self.idle_timeout, address)
+                now = time.monotonic()
+                while deadlines:
+                    connection, (deadline, _) = next(iter(deadlines.items()))
+                    if deadline > now:
+                        break
+                    selector.unregister(connection)
+                    del deadlines[connection]
+                    self.shutdown_request(connection)
+        finally:
+            for connection in deadlines:
+                self.shutdown_request(connection)
+            selector.close()
+
+    def _work(self) -> None:
+        while (job := self._ready.get()) is not None:
+            connection, address = job
+            try:
+                self.finish_request(connection, address)
+            except Exception:
+                self.handle_error(connection, address)
+            finally:
+                self.shutdown_request(connection)
+
     def __enter__(self) -> FeedServer:
-        self._thread = threading.Thread(
-            target=self.serve_forever, args=(SHUTDOWN_POLL,), name="mdfollow-serve", daemon=True
-        )
-        self._thread.start()
+        targets = [(self.serve_forever, "mdfollow-serve"), (self._lobby, "mdfollow-lobby")]
+        targets += [(self._work, f"mdfollow-worker-{n}") for n in range(self._workers)]
+        for target, name in targets:
+            args = (SHUTDOWN_POLL,) if target == self.serve_forever else ()
+            thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
-        if self._thread is not None:
+        if self._threads:
             self.shutdown()
-            self._thread.join()
+            self._stopping = True
+            self._wake()
+            for _ in range(self._workers):
+                self._ready.put(None)
+            self._threads[1].join(timeout=5)
         self.server_close()
+        self._wake_read.close()
+        self._wake_write.close()
