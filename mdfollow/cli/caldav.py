@@ -60,7 +60,9 @@ def caldav(
         return result
 
     root, zone = settings.root, local_timezone()
-    build = feed_builder(root, True, None, False, local_zone=zone, started_ns=now_ns())
+    build = feed_builder(
+        root, True, None, False, local_zone=zone, started_ns=now_ns(), audience=f"caldav:{url}"
+    )
     target = connector.Target(url, owner, settings.today, build, zone)
     client = connector.connect(url, login, password, timeout)
     try:

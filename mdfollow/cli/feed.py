@@ -58,7 +58,8 @@ def ics(
         follow_ups = schedule(owned_by(folder.prospects, owner), settings.today, folder.config)
         left_out = unrepresentable(follow_ups, settings.today, folder.config.calendar)
         warnings = [str(problem) for problem in (*folder.problems, *left_out)]
-        build = feed_builder(root, todo, days, digest, local_zone=zone, started_ns=started)
+        audience = f"owner:{owner.strip().casefold()}" if owner and owner.strip() else ""
+        build = feed_builder(root, todo, days, digest, local_zone=zone, started_ns=started, audience=audience)
         return warnings, build(follow_ups, settings.today, folder.config)
 
     # The feed is a pure function of the folder, the config, today, the options and the
@@ -81,18 +82,21 @@ def feed_builder(
     *,
     local_zone: str | None,
     started_ns: int | None = None,
+    audience: str = "",
 ) -> Build:
     """The feed options of `ics`, `watch` and `serve`, applied to a build (`--digest` over the config).
 
     Stamps are kept across runs so they never go down. With `started_ns` (a one-shot run that
     began reading files then), rendered components are kept across runs too; `watch` and
-    `serve` keep theirs in memory.
+    `serve` keep theirs in memory. `audience` names a feed of part of the folder (one owner's,
+    a CalDAV collection's): it keeps stamps of its own, so building it never drops the stamps
+    of the whole folder's feed.
     """
     from mdfollow.core.ics import FeedOptions, Render, build_feed
     from mdfollow.store.feedcache import Components, RecentComponents, Stamps, feed_name
 
     options = FeedOptions(root, local_zone, todo, days)
-    feed = feed_name(options, digest)
+    feed = feed_name(options, digest) + (f" for={audience}" if audience else "")
     stamps = Stamps.open(root, feed)
     recent = RecentComponents()
 
