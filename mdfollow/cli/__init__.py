@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mdfollow.cli import caldav as caldav
 from mdfollow.cli import draft as draft
 from mdfollow.cli import feed as feed
 from mdfollow.cli import imports as imports

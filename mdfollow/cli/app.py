@@ -237,3 +237,12 @@ def use_color() -> bool:
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+OwnerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--owner",
+        envvar="MDFOLLOW_OWNER",
+        metavar="NAME",
+        help="Only prospects whose owner is NAME, any case (default: everyone's).",
+    ),
+]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mdfollow.cli.app import app, env, print_warning
+from mdfollow.cli.app import OwnerOption, app, env, print_warning
 
 if TYPE_CHECKING:
     from mdfollow.core.model import Config, FollowUp
@@ -36,6 +36,7 @@ def ics(
     todo: TodoOption = False,
     days: DaysOption = None,
     digest: DigestOption = False,
+    owner: OwnerOption = None,
 ) -> None:
     """Write the iCalendar feed (stdout without -o)."""
     from mdfollow.live.watch import file_publisher
@@ -49,21 +50,23 @@ def ics(
     def make() -> tuple[list[str], bytes]:
         from mdfollow.core.ics import unrepresentable
         from mdfollow.core.schedule import schedule
+        from mdfollow.core.team import owned_by
         from mdfollow.core.templates import draft_links
         from mdfollow.store.feedcache import now_ns
 
         started = now_ns()
         folder = settings.load(warn=False)
-        follow_ups = schedule(folder.prospects, settings.today, folder.config)
+        follow_ups = schedule(owned_by(folder.prospects, owner), settings.today, folder.config)
         left_out = unrepresentable(follow_ups, settings.today, folder.config.calendar)
         _, broken = draft_links(follow_ups, folder.config)  # a broken template costs the link only
         warnings = [str(problem) for problem in (*folder.problems, *left_out, *broken)]
-        build = feed_builder(root, todo, days, digest, local_zone=zone, started_ns=started)
+        audience = f"owner:{owner.strip().casefold()}" if owner and owner.strip() else ""
+        build = feed_builder(root, todo, days, digest, local_zone=zone, started_ns=started, audience=audience)
         return warnings, build(follow_ups, settings.today, folder.config)
 
     # The feed is a pure function of the folder, the config, today, the options and the
     # machine's zone ("local"): when none changed, the last one is still right.
-    options = (settings.today.isoformat(), str(todo), str(days), str(digest), str(zone))
+    options = (settings.today.isoformat(), str(todo), str(days), str(digest), str(zone), repr(owner))
     warnings, data = cached_output(root, "ics", folder_fingerprint(root, *options), make)
     for warning in warnings:
         print_warning(warning)
@@ -81,18 +84,21 @@ def feed_builder(
     *,
     local_zone: str | None,
     started_ns: int | None = None,
+    audience: str = "",
 ) -> Build:
     """The feed options of `ics`, `watch` and `serve`, applied to a build (`--digest` over the config).
 
     Stamps are kept across runs so they never go down. With `started_ns` (a one-shot run that
     began reading files then), rendered components are kept across runs too; `watch` and
-    `serve` keep theirs in memory.
+    `serve` keep theirs in memory. `audience` names a feed of part of the folder (one owner's,
+    a CalDAV collection's): it keeps stamps of its own, so building it never drops the stamps
+    of the whole folder's feed.
     """
     from mdfollow.core.ics import FeedOptions, Render, build_feed
     from mdfollow.store.feedcache import Components, RecentComponents, Stamps, feed_name
 
     options = FeedOptions(root, local_zone, todo, days)
-    feed = feed_name(options, digest)
+    feed = feed_name(options, digest) + (f" for={audience}" if audience else "")
     stamps = Stamps.open(root, feed)
     recent = RecentComponents()
 

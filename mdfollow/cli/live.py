@@ -9,15 +9,20 @@ from __future__ import annotations
 import datetime as dt
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mdfollow.cli.app import app, env, print_warning
 from mdfollow.cli.feed import DaysOption, DigestOption, TodoOption, feed_builder
+
+if TYPE_CHECKING:
+    from mdfollow.core.model import Config, FollowUp
+    from mdfollow.live.feed import Build
+    from mdfollow.live.serve import FeedState
 
 
 def _log(message: str) -> None:
@@ -74,6 +79,26 @@ def watch(
         live.run()
 
 
+def _with_owner_feeds(build: Build, state: FeedState) -> Build:
+    """`build`, also handing `state` what `/owners/NAME.ics` is cut from after each rebuild: the
+    feed just built, keeping NAME's follow-ups (so they carry the very same stamps)."""
+    from mdfollow.core.sync import task_uid, with_components
+    from mdfollow.core.team import same_owner
+
+    def build_all(follow_ups: Sequence[FollowUp], today: dt.date, config: Config) -> bytes:
+        everyone = list(follow_ups)
+        data = build(everyone, today, config)
+
+        def owner_feed(name: str) -> bytes:
+            uids = {task_uid(f) for f in everyone if same_owner(f.prospect.owner, name)}
+            return with_components(data, uids)
+
+        state.publish_owners(owner_feed)
+        return data
+
+    return build_all
+
+
 @app.command()
 def serve(
     ctx: typer.Context,
@@ -87,7 +112,8 @@ def serve(
     days: DaysOption = None,
     digest: DigestOption = False,
 ) -> None:
-    """Serve the live feed over HTTP at /feed.ics (with --token, only at /TOKEN/feed.ics)."""
+    """Serve the live feed over HTTP at /feed.ics (with --token, only at /TOKEN/feed.ics),
+    and each owner's at /owners/NAME.ics (under the token too)."""
     from mdfollow.live.feed import LiveFeed
     from mdfollow.live.serve import FeedServer, FeedState, check_binding, feed_url
     from mdfollow.store.zone import local_timezone
@@ -97,6 +123,7 @@ def serve(
     root = env(ctx).root
     state = FeedState()
     build = feed_builder(root, todo, days, digest, local_zone=local_timezone())
+    build = build if digest else _with_owner_feeds(build, state)
     live = LiveFeed(root, build, state.publish, today=_clock(ctx), log=_log, warn=_warn)
     with _until_stopped(), FeedServer(host, port, state, secret, _log) as server, live:
         typer.echo(f"Serving the follow-ups of {root} at {feed_url(host, server.port, secret)}")

@@ -10,6 +10,7 @@ import typer
 
 from mdfollow.cli.app import (
     JsonOption,
+    OwnerOption,
     app,
     env,
     print_json,
@@ -22,6 +23,7 @@ from mdfollow.core import plan, render
 from mdfollow.core.errors import MdfollowError
 from mdfollow.core.model import STATUSES, Config, FollowUp
 from mdfollow.core.schedule import add_days, follow_up, schedule
+from mdfollow.core.team import owned_by
 
 
 @app.command()
@@ -32,13 +34,14 @@ def due(
     exhausted: Annotated[
         bool, typer.Option("--exhausted", help="Only prospects whose cadence is exhausted.")
     ] = False,
+    owner: OwnerOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """What is due today or overdue, sorted by date then name (with a [plan]: what is planned)."""
     settings = env(ctx)
     today = settings.today
     folder = settings.load()
-    items = schedule(folder.prospects, today, folder.config)
+    items = schedule(owned_by(folder.prospects, owner), today, folder.config)
     if folder.config.plan is not None and not exhausted:
         _due_planned(items, today, folder.config, None if show_all else days, as_json, skipped_note(folder))
         return
@@ -69,6 +72,7 @@ def list_prospects(
         str | None, typer.Option("--status", help=f"Only this status ({', '.join(STATUSES)}).")
     ] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="Only prospects with this tag.")] = None,
+    owner: OwnerOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Every prospect, one line each."""
@@ -81,7 +85,7 @@ def list_prospects(
     prospects = sorted(
         (
             p
-            for p in folder.prospects
+            for p in owned_by(folder.prospects, owner)
             if (status is None or p.status == status) and wanted <= {t.casefold() for t in p.tags}
         ),
         key=lambda p: (p.name.casefold(), p.id),
@@ -124,10 +128,23 @@ def show(
 
 
 @app.command()
-def check(ctx: typer.Context) -> None:
+def check(
+    ctx: typer.Context,
+    fix_duplicates: Annotated[
+        bool,
+        typer.Option(
+            "--fix-duplicates", help="Remove touch lines that exactly repeat another (merge leftovers)."
+        ),
+    ] = False,
+) -> None:
     """Validate the whole folder; exit 1 on any error."""
     folder = env(ctx).load(warn=False)
     from mdfollow.core.check import check_folder
+
+    if fix_duplicates:
+        from mdfollow.cli.caldav import remove_repeated_touches
+
+        folder = remove_repeated_touches(ctx, folder)
 
     problems = check_folder(folder)
     for problem in problems:

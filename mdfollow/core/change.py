@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from mdfollow.core.model import NOTE_CHANNEL, Direction, Prospect, Status, log_order
@@ -56,11 +56,14 @@ class Change:
 
     keys: Mapping[str, str] = field(default_factory=dict)
     entries: Sequence[Entry] = ()
+    drop_repeats: bool = False
+    """Remove each log item whose lines repeat an earlier item's exactly (a union merge leaves them)."""
 
 
-def log_items(prospect: Prospect) -> list[LogItem]:
-    """Touches and notes in log order, without their line numbers (an insert shifts those)."""
-    return [(t.date, t.time, t.channel, t.direction, t.note) for t in prospect.log]
+def log_items(prospect: Prospect, dropped: Collection[int] = ()) -> list[LogItem]:
+    """Touches and notes in log order, without their line numbers (an insert shifts those),
+    less the `dropped` ones (by line)."""
+    return [(t.date, t.time, t.channel, t.direction, t.note) for t in prospect.log if t.line not in dropped]
 
 
 def line_of(prospect: Prospect, entry: Entry) -> int:

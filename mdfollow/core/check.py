@@ -8,6 +8,7 @@ from typing import Protocol
 
 from mdfollow.core.config import CONFIG_NAME
 from mdfollow.core.model import Config, Problem, Prospect
+from mdfollow.core.team import repeated_touches
 
 
 class Loaded(Protocol):
@@ -44,6 +45,7 @@ def check_folder(folder: Loaded) -> list[Problem]:
                     f"unknown cadence {prospect.cadence!r} (known: {known})",
                 )
             )
+        problems += repeated_touches(prospect)
         if config.channels:
             for touch in prospect.touches:
                 if touch.channel not in config.channels:

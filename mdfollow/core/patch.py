@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import yaml
@@ -53,11 +53,13 @@ def patch(path: Path, data: bytes, change: Change) -> tuple[bytes, Prospect]:
     eol = _ending(lines)
     edits = [_key_edit(shape, old, key, value) for key, value in change.keys.items()]
     edits += _entry_edits(shape, old, change.entries)
+    dropped = _repeated_items(shape, old) if change.drop_repeats else {}
+    edits += [(line - 1, end, []) for line, end in dropped.items()]
     ordered = sorted(enumerate(edits), key=lambda item: (item[1][0], item[0]), reverse=True)
     for _, (start, end, new_lines) in ordered:
         _splice(lines, start, end, new_lines, eol)
     new_data = bom + encode_text("".join(lines), f"{path}: not changed")
-    return new_data, _verify(path, old, old_problems, new_data, change)
+    return new_data, _verify(path, old, old_problems, new_data, change, dropped.keys())
 
 
 def encode_text(text: str, context: str) -> bytes:
@@ -205,13 +207,21 @@ def _last_text_line(shape: Layout) -> int:
     return max(i for i in range(shape.section_start, shape.section_end) if shape.lines[i].strip())
 
 
-def _verify(path: Path, old: Prospect, old_problems: list[Problem], data: bytes, change: Change) -> Prospect:
-    """Parse what is about to be written; refuse unless it is the old prospect plus the change."""
+def _verify(
+    path: Path,
+    old: Prospect,
+    old_problems: list[Problem],
+    data: bytes,
+    change: Change,
+    dropped: Collection[int] = (),
+) -> Prospect:
+    """Parse what is about to be written; refuse unless it is the old prospect plus the change
+    (less the `dropped` log items, by line)."""
     new, problems = parse_prospect(path, data)
     if new is None:
         raise MdfollowError(f"{path}: refused: the edit would break the file ({problems[0].message})")
     added: list[LogItem] = [entry.item for entry in change.entries]
-    expected = sorted(log_items(old) + added, key=lambda t: log_order(t[0], t[1]))
+    expected = sorted(log_items(old, dropped) + added, key=lambda t: log_order(t[0], t[1]))
     same_problems = Counter(p.message for p in problems) == Counter(p.message for p in old_problems)
     if dict(new.front_matter) != {**old.front_matter, **change.keys} or log_items(new) != expected:
         for problem in old_problems:  # the likely cause, which `check` names too
@@ -223,3 +233,17 @@ def _verify(path: Path, old: Prospect, old_problems: list[Problem], data: bytes,
     if not same_problems:
         raise MdfollowError(f"{path}: refused: the edit would make the file invalid (not changed)")
     return new
+
+
+def _repeated_items(shape: Layout, old: Prospect) -> dict[int, int]:
+    """Log items (1-based line → 0-based end) whose lines, continuations included, are exactly
+    those of an earlier item: the copies a union merge or a rebase can leave."""
+    seen: set[tuple[str, ...]] = set()
+    repeated: dict[int, int] = {}
+    for item in sorted(old.touches + old.notes, key=lambda t: t.line):
+        end = _item_end(shape, item.line - 1)
+        text = shape.lines[item.line - 1 : end]
+        if text in seen:
+            repeated[item.line] = end
+        seen.add(text)
+    return repeated

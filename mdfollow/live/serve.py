@@ -28,11 +28,13 @@ from email.utils import formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from mdfollow.core.errors import MdfollowError
 
 FEED_NAME = "feed.ics"
+OWNERS = "owners"
+"""`/owners/NAME.ics`: the follow-ups of one owner only (SPEC §10)."""
 REQUEST_TIMEOUT = 10.0
 """Seconds a client that has started its request may stall while sending it or reading the answer."""
 IDLE_TIMEOUT = 60.0
@@ -130,15 +132,41 @@ class FeedState:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.current: Published | None = None
         self._clock = clock
+        self._owner_feed: Callable[[str], bytes] | None = None
+        self._owners: dict[str, tuple[int, Published]] = {}
+        self._generation = 0
+        self._lock = threading.Lock()
 
     def publish(self, data: bytes) -> None:
         """A new version; its Last-Modified moves forward even for two changes in one second."""
-        previous = self.current
+        self.current = self._version(self.current, data)
+
+    def _version(self, previous: Published | None, data: bytes) -> Published:
         modified = int(self._clock())
         if previous is not None and modified <= previous.modified:
             modified = previous.modified + 1
         etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
-        self.current = Published(data, etag, modified)
+        return Published(data, etag, modified)
+
+    def publish_owners(self, owner_feed: Callable[[str], bytes]) -> None:
+        """How to make one owner's feed from the latest build; each is made when first asked for."""
+        with self._lock:
+            self._owner_feed = owner_feed
+            self._generation += 1
+
+    def owner(self, name: str) -> Published | None:
+        """NAME's feed (any case); its Last-Modified moves only when its own bytes change."""
+        key = name.casefold()
+        with self._lock:
+            if self._owner_feed is None:
+                return None
+            generation, previous = self._owners.get(key, (-1, None))
+            if previous is not None and generation == self._generation:
+                return previous
+            data = self._owner_feed(name)
+            published = previous if previous and previous.body == data else self._version(previous, data)
+            self._owners[key] = (self._generation, published)
+            return published
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -163,9 +191,13 @@ class _Handler(BaseHTTPRequestHandler):
         return False
 
     def do_GET(self) -> None:
-        published = self.server.state.current
-        if not self.server.is_feed_path(urlsplit(self.path).path):
+        path = urlsplit(self.path).path
+        owner = self.server.owner_in_path(path)
+        published = self.server.state.current if owner is None else self.server.state.owner(owner)
+        if owner is None and not self.server.is_feed_path(path):
             self._respond(404, b"not found\n")
+        elif published is None and owner is not None and self.server.state.current is not None:
+            self._respond(404, b"no feeds per owner with --digest\n")
         elif published is None:
             self._respond(503, b"the feed is being built\n", {"Retry-After": "5"})
         else:
@@ -286,6 +318,19 @@ class FeedServer(socketserver.TCPServer):
         given, slash, rest = path.removeprefix("/").partition("/")
         secret_matches = hmac.compare_digest(given.encode(), self.token.encode())
         return secret_matches and slash == "/" and rest == FEED_NAME
+
+    def owner_in_path(self, path: str) -> str | None:
+        """NAME in `/owners/NAME.ics` (after the token when there is one), else None."""
+        if self.token is not None:
+            given, slash, path = path.removeprefix("/").partition("/")
+            if not (hmac.compare_digest(given.encode(), self.token.encode()) and slash):
+                return None
+            path = "/" + path
+        folder, slash, file = path.removeprefix("/").partition("/")
+        name = unquote(file.removesuffix(".ics"))
+        if folder != OWNERS or not slash or not file.endswith(".ics") or "/" in name or not name.strip():
+            return None
+        return name
 
     def log(self, message: str) -> None:
         self._log(message.replace(self.token, "<token>") if self.token else message)
