@@ -8,8 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 CORE = ROOT / "mdfollow" / "core"
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
@@ -62,7 +60,6 @@ def _calls(path: Path) -> list[tuple[int, str]]:
 CLOCKS_AND_FILES = ("open", "today", "now", "utcnow", "time.time", "read_text", "read_bytes", "write_text")
 
 
-@pytest.mark.xfail(strict=True, reason="TEMPORARY: config.py still reads mdfollow.toml and the local zone")
 def test_the_core_reads_no_clock_and_no_file() -> None:
     offenders = [
         f"{path.relative_to(ROOT)}:{line}: {name}"

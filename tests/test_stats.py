@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mdfollow.core.config import load_config
+from mdfollow.core.config import DEFAULT_CONFIG
 from mdfollow.core.model import Prospect, Touch
 from mdfollow.core.stats import bar, compute_stats, days_late_of, stop_bucket, touch_bucket
 from mdfollow.store.folder import load_folder
@@ -192,7 +192,7 @@ def _prospect(
     return Prospect(id="p", path=Path("p.md"), name="P", touches=entries, created=created, next=next)
 
 
-CONFIG = load_config(Path("/nonexistent-folder"))[0]
+CONFIG = DEFAULT_CONFIG
 
 
 @pytest.mark.parametrize(

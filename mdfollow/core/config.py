@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import calendar as calendar_module
 import datetime as dt
-import os
 import re
-import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import replace
@@ -122,23 +120,8 @@ def parse_gap(text: str, least: int = 1) -> Gap | None:
     return Gap(int(match[1]), unit, match[3].lower() if match[3] else None, match[4])
 
 
-def load_config(root: Path) -> tuple[Config, list[Problem]]:
-    """Read `root/mdfollow.toml` if it exists; warnings for unknown keys."""
-    path = root / CONFIG_NAME
-    try:
-        # O_NONBLOCK: opening a FIFO must not wait for a writer; only a regular file is read.
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except FileNotFoundError:
-        return DEFAULT_CONFIG, []
-    except OSError as error:
-        raise ConfigError(f"{path}:1: cannot read: {error.strerror or error}") from None
-    with os.fdopen(descriptor, "rb") as file:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            raise ConfigError(f"{path}:1: not a regular file (a FIFO, device or folder): cannot be read")
-        try:
-            data = file.read()
-        except OSError as error:
-            raise ConfigError(f"{path}:1: cannot read: {error.strerror or error}") from None
+def config_from_bytes(path: Path, data: bytes) -> tuple[Config, list[Problem]]:
+    """`mdfollow.toml`'s bytes (read by the store) → the config and its warnings."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from fnmatch import fnmatch
 from pathlib import Path
 
-from mdfollow.core.config import CONFIG_NAME, TEMPLATES_FOLDER, ConfigError, load_config
+from mdfollow.core.config import CONFIG_NAME, DEFAULT_CONFIG, TEMPLATES_FOLDER, ConfigError, config_from_bytes
 from mdfollow.core.errors import MdfollowError
 from mdfollow.core.model import Config, Problem, Prospect, Templates
 from mdfollow.core.parse import BOM, has_front_matter, parse_prospect, unread_prospect
@@ -71,18 +71,25 @@ def root_above(folder: Path) -> Path | None:
 def read_config(root: Path) -> tuple[Config, list[Problem]]:
     """The folder's config (the defaults without `mdfollow.toml`), and its warnings.
 
-    Only a regular file is read: opening a FIFO would block every command. The templates
-    of `_templates/` travel in the config (SPEC §9)."""
+    Only a regular file is read, opened without blocking: opening a FIFO would block every
+    command. The templates of `_templates/` travel in the config (SPEC §9)."""
     path = root / CONFIG_NAME
+    problems: list[Problem] = []
     try:
-        mode = os.stat(path).st_mode
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
-        mode = stat.S_IFREG  # none: load_config gives the defaults
+        config = DEFAULT_CONFIG
     except OSError as error:
         raise ConfigError(f"{path}:1: cannot read: {error.strerror or error}") from None
-    if not stat.S_ISREG(mode):
-        raise ConfigError(f"{path}:1: not a regular file (a FIFO, device or folder): cannot be read")
-    config, problems = load_config(root)
+    else:
+        with os.fdopen(descriptor, "rb") as file:
+            if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+                raise ConfigError(f"{path}:1: not a regular file (a FIFO, device or folder): cannot be read")
+            try:
+                data = file.read()
+            except OSError as error:
+                raise ConfigError(f"{path}:1: cannot read: {error.strerror or error}") from None
+        config, problems = config_from_bytes(path, data)
     return replace(config, templates=load_templates(root / TEMPLATES_FOLDER)), problems
 
 
