@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import email
+import json
 import email.policy
 import mailbox
 import re
@@ -456,3 +457,27 @@ def test_a_failing_write_leaves_nothing_half_written(
     )
     assert [m["X-Mdfollow-Draft"] for m in stored(drafts)] == ["jane-2"]
     assert list((drafts / "tmp").iterdir()) == []
+
+
+def test_draft_due_with_an_owner_drafts_only_that_owners_prospects(
+    drafts: Path, folder: Path, run: RunCli
+) -> None:
+    jane = folder / "jane.md"
+    jane.write_text(jane.read_text().replace("company: Acme Corp\n", "company: Acme Corp\nowner: Alice\n"))
+    result = run("draft", "--due", "--owner", "alice")
+    assert result.exit_code == 0, result
+    assert result.stdout.splitlines()[0] == "drafted jane (touch #2): Good to meet you, Jane"
+    assert {m["X-Mdfollow-Draft"] for m in stored(drafts)} == {"jane-2"}
+
+
+def test_draft_due_drafts_what_the_plan_places_today(drafts: Path, folder: Path, run: RunCli) -> None:
+    config = folder / "mdfollow.toml"
+    config.write_text(config.read_text() + "\n[plan]\ndaily = 1\n")
+    rows = json.loads(run("due", "--json").stdout)
+    today = [
+        f"{r['id']}-{r['touch']}" for r in rows if r["planned"] == "2026-11-30" and r["channel"] == "email"
+    ]
+    assert len(today) == 1  # the cap moved the other email follow-up to tomorrow
+    result = run("draft", "--due")
+    assert result.exit_code == 0, result
+    assert {m["X-Mdfollow-Draft"] for m in stored(drafts)} == set(today)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mdfollow.cli.app import app, env
+from mdfollow.cli.app import OwnerOption, app, env
 from mdfollow.core.errors import MdfollowError
 from mdfollow.core.render import plural
 
@@ -40,13 +40,17 @@ def draft(
     to_stdout: Annotated[
         bool, typer.Option("--print", help="Print the message instead of storing it in [drafts] to.")
     ] = False,
+    owner: OwnerOption = None,
 ) -> None:
     """Write the next follow-up's email as a draft in your mail client; it is never sent."""
     if (prospect is None) == (not due):
         raise MdfollowError("name a PROSPECT or use --due (not both)", exit_code=2)
     settings = env(ctx)
     folder = settings.load()
-    follow_ups = _due_emails(folder, settings.today) if due else _one(folder, prospect or "", settings.today)
+    if due:
+        follow_ups = _due_emails(folder, settings.today, owner)
+    else:
+        follow_ups = _one(folder, prospect or "", settings.today)
     drafts = folder.config.drafts
     if not to_stdout:
         if not drafts.to:
@@ -73,11 +77,17 @@ def draft(
             _report(make_drafts(follow_ups, folder.config, target, now), to_stdout, drafts.to)
 
 
-def _due_emails(folder: Folder, today: dt.date) -> list[FollowUp]:
-    """SPEC §9: every email follow-up planned for today, overdue ones included."""
+def _due_emails(folder: Folder, today: dt.date, owner: str | None) -> list[FollowUp]:
+    """SPEC §9: every email follow-up planned for today, overdue ones included (of one owner's
+    prospects with --owner, SPEC §10); with a [plan], what the plan places today (SPEC §7)."""
+    from mdfollow.core.plan import plan
     from mdfollow.core.schedule import schedule
+    from mdfollow.core.team import owned_by
 
-    items = schedule(folder.prospects, today, folder.config)
+    items = schedule(owned_by(folder.prospects, owner), today, folder.config)
+    if folder.config.plan is not None:
+        planned = plan(items, today, folder.config)
+        return [f for f in planned if f.planned is not None and f.planned <= today and f.channel == "email"]
     return [f for f in items if f.due is not None and f.due <= today and f.channel == "email"]
 
 
