@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import email
-import json
 import email.policy
+import json
 import mailbox
 import re
 import subprocess
