@@ -61,9 +61,8 @@ def draft(
         if not folder.config.me:
             raise MdfollowError(NO_SENDER)
     elif not folder.config.me:
-        typer.echo(
-            f"mdfollow: warning: the drafts have no From: {NO_SENDER.removeprefix('no sender: ')}", err=True
-        )
+        fix = NO_SENDER.removeprefix("no sender: ")
+        typer.echo(f"mdfollow: warning: the drafts have no From header ({fix})", err=True)
     from mdfollow.connect.drafts import make_drafts, open_drafts, sender_address
 
     if folder.config.me:
